@@ -1,0 +1,1 @@
+"""The write path: one function per command (load, decide, append, apply) in one transaction."""

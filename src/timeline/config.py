@@ -1,0 +1,88 @@
+"""Settings, read once from the environment into one frozen object.
+
+A bad value raises ConfigError with a one-line message naming the variable;
+the CLI prints it and exits 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value timeline cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    max_body_bytes: int = 1024 * 1024
+    idempotency_ttl_seconds: int = 24 * 3600
+    cors_origins: tuple[str, ...] = ()
+    reads_need_key: bool = False
+    pool_size: int = 10
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        url = env.get("TIMELINE_DATABASE_URL") or None
+        if url is not None:
+            check_database_url(url, "TIMELINE_DATABASE_URL")
+        level = env.get("TIMELINE_LOG_LEVEL", "info").lower()
+        if level not in LOG_LEVELS:
+            raise ConfigError(f"TIMELINE_LOG_LEVEL={level!r}: use one of {', '.join(LOG_LEVELS)}")
+        origins = tuple(o.strip() for o in env.get("TIMELINE_CORS_ORIGINS", "").split(",") if o)
+        return cls(
+            database_url=url,
+            data_dir=Path(env.get("TIMELINE_DATA_DIR", ".data")),
+            host=env.get("TIMELINE_HOST", "127.0.0.1"),
+            port=_int(env, "TIMELINE_PORT", 8000, 1, 65535),
+            log_level=level,
+            max_body_bytes=_int(env, "TIMELINE_MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30),
+            idempotency_ttl_seconds=_int(env, "TIMELINE_IDEMPOTENCY_TTL", 86400, 1, 1 << 31),
+            cors_origins=origins,
+            reads_need_key=_bool(env, "TIMELINE_READS_NEED_KEY", False),
+            pool_size=_int(env, "TIMELINE_POOL_SIZE", 10, 1, 1000),
+        )
+
+
+def check_database_url(url: str, name: str) -> None:
+    """Refuse anything but a postgresql:// URL, naming the variable."""
+    scheme = urlsplit(url).scheme
+    if scheme not in ("postgresql", "postgres", "postgresql+asyncpg"):
+        raise ConfigError(f"{name}: expected a postgresql:// URL, got scheme {scheme!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value}: expected a number from {low} to {high}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")

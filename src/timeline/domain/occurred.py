@@ -1,0 +1,56 @@
+"""Valid time: EDTF (ISO 8601-2) strings with inclusive date bounds.
+
+Parsing is the `edtf` library's; this module only turns its answer into a
+frozen value with `start <= end` dates used to sort and filter.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import edtf
+import msgspec
+
+from timeline.domain.errors import InvalidValue
+
+MAX_LENGTH = 64
+
+
+class Occurred(msgspec.Struct, frozen=True):
+    """When a thing happened: its EDTF text and the inclusive dates it spans."""
+
+    text: str
+    start: date
+    end: date
+
+    @property
+    def approximate(self) -> bool:
+        return "~" in self.text or "%" in self.text
+
+    @property
+    def uncertain(self) -> bool:
+        return "?" in self.text or "%" in self.text
+
+
+def _to_date(value: time.struct_time) -> date:
+    return date(value.tm_year, value.tm_mon, value.tm_mday)
+
+
+def parse_occurred(text: str, field: str = "occurred") -> Occurred:
+    """Parse an EDTF string, or raise InvalidValue naming `field`."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidValue(field, "must be a non-empty EDTF date such as 2020-10-08")
+    if len(text) > MAX_LENGTH:
+        raise InvalidValue(field, f"must be at most {MAX_LENGTH} characters")
+    try:
+        parsed = edtf.parse_edtf(text)
+        start = _to_date(parsed.lower_strict())
+        end = _to_date(parsed.upper_strict())
+    except Exception as error:  # the parser raises several unrelated types
+        raise InvalidValue(
+            field, f"{text!r} is not a bounded EDTF date (e.g. 2020-10-08, 2020-10~, 1988/1994)"
+        ) from error
+    if start > end:
+        raise InvalidValue(field, f"{text!r} ends before it starts")
+    return Occurred(text=text, start=start, end=end)

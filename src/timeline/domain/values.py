@@ -1,0 +1,52 @@
+"""Value objects: places, quantities, citations and stances."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+Precision = Literal["exact", "town", "near_town", "region", "country"]
+PRECISIONS: tuple[str, ...] = ("exact", "town", "near_town", "region", "country")
+
+StanceKind = Literal["confirms", "denies", "disputes"]
+STANCES: tuple[str, ...] = ("confirms", "denies", "disputes")
+
+Status = Literal["active", "contested", "retracted", "unsupported"]
+
+
+class Place(msgspec.Struct, frozen=True, kw_only=True):
+    """Where it happened, with ACLED's geo-precision."""
+
+    name: str
+    lat: float | None = None
+    lon: float | None = None
+    precision: Precision = "town"
+
+
+class Quantity(msgspec.Struct, frozen=True, kw_only=True):
+    """A counted measure; `low`/`high` may be open ("more than 300": low 300, no high)."""
+
+    measure: str
+    low: int | None = None
+    high: int | None = None
+    approximate: bool = False
+    qualifier: str = ""
+
+
+class Citation(msgspec.Struct, frozen=True, kw_only=True):
+    """A source an event rests on, with the words quoted from it."""
+
+    source_id: str
+    quote: str = ""
+
+
+class Stance(msgspec.Struct, frozen=True, kw_only=True):
+    """A party confirming, denying or disputing an assertion."""
+
+    party: str
+    stance: StanceKind
+    statement: str = ""
+    citations: tuple[Citation, ...] = ()
+    reported_at: datetime

@@ -1,0 +1,33 @@
+"""The embedded PostgreSQL: `pgserver` in a data folder, when no URL is set."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from timeline.config import Settings
+
+
+def embedded_url(data_dir: Path, *, announce: bool = True) -> str:
+    """Start (or reuse) the embedded server in `data_dir` and return its URL."""
+    # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback is fine here.
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    import pgserver  # type: ignore[import-untyped]
+
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        server = pgserver.get_server(data_dir, cleanup_mode=None)
+    url = str(server.get_uri())
+    if announce:
+        print(f"timeline: embedded PostgreSQL in {data_dir} ({url})", file=sys.stderr)
+    return url
+
+
+def database_url(settings: Settings, *, announce: bool = True) -> str:
+    """The configured database URL, or the embedded server's."""
+    if settings.database_url:
+        return settings.database_url
+    return embedded_url(settings.data_dir, announce=announce)
