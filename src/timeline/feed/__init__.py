@@ -1,0 +1,1 @@
+"""Live delivery of the event feed: server-sent events woken by LISTEN/NOTIFY."""
