@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from timeline.config import ConfigError, Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -161,6 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"timeline: {error}", file=sys.stderr)
         return 2
+    except (OSError, DBAPIError) as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"timeline: cannot use the database: {reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

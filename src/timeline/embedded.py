@@ -14,12 +14,12 @@ def embedded_url(data_dir: Path, *, announce: bool = True) -> str:
     """Start (or reuse) the embedded server in `data_dir` and return its URL."""
     # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback is fine here.
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-    import pgserver  # type: ignore[import-untyped]
+    import pgserver
 
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(sys.stderr):
-        server = pgserver.get_server(data_dir, cleanup_mode=None)
+        server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
     url = str(server.get_uri())
     if announce:
         print(f"timeline: embedded PostgreSQL in {data_dir} ({url})", file=sys.stderr)
