@@ -205,51 +205,52 @@ def _check_aware(when: datetime, field: str) -> None:
         raise InvalidValue(field, "must carry a time zone (RFC 3339, e.g. 2020-10-10T12:00:00Z)")
 
 
-def _check_kind(kind: str) -> None:
+def _check_kind(kind: str, field: str = "kind") -> None:
     if kind not in KINDS:
-        raise InvalidValue("kind", f"unknown kind {kind!r}; one of: {', '.join(sorted(KINDS))}")
+        raise InvalidValue(field, f"unknown kind {kind!r}; one of: {', '.join(sorted(KINDS))}")
 
 
-def _check_summary(summary: str) -> None:
+def _check_summary(summary: str, field: str = "summary") -> None:
     if not summary.strip():
-        raise InvalidValue("summary", "must not be empty")
+        raise InvalidValue(field, "must not be empty")
     if len(summary) > 2000:
-        raise InvalidValue("summary", "must be at most 2000 characters")
+        raise InvalidValue(field, "must be at most 2000 characters")
 
 
-def _check_place(place: Place | None) -> None:
+def _check_place(place: Place | None, field: str = "place") -> None:
     if place is None:
         return
     if not place.name.strip():
-        raise InvalidValue("place.name", "must not be empty")
+        raise InvalidValue(f"{field}.name", "must not be empty")
     if place.precision not in PRECISIONS:
-        raise InvalidValue("place.precision", f"must be one of {', '.join(PRECISIONS)}")
+        raise InvalidValue(f"{field}.precision", f"must be one of {', '.join(PRECISIONS)}")
     if (place.lat is None) != (place.lon is None):
-        raise InvalidValue("place.lat", "lat and lon go together: give both or neither")
+        raise InvalidValue(f"{field}.lat", "lat and lon go together: give both or neither")
     if place.lat is not None and not -90 <= place.lat <= 90:
-        raise InvalidValue("place.lat", "must be between -90 and 90")
+        raise InvalidValue(f"{field}.lat", "must be between -90 and 90")
     if place.lon is not None and not -180 <= place.lon <= 180:
-        raise InvalidValue("place.lon", "must be between -180 and 180")
+        raise InvalidValue(f"{field}.lon", "must be between -180 and 180")
 
 
-def _check_actors(actors: Sequence[str]) -> None:
+def _check_actors(actors: Sequence[str], field: str = "actors") -> None:
     for i, actor in enumerate(actors):
         if not actor.strip():
-            raise InvalidValue(f"actors[{i}]", "must not be empty")
+            raise InvalidValue(f"{field}[{i}]", "must not be empty")
 
 
-def _check_quantities(quantities: Sequence[Quantity]) -> None:
+def _check_quantities(quantities: Sequence[Quantity], field: str = "quantities") -> None:
     for i, q in enumerate(quantities):
+        at = f"{field}[{i}]"
         if not q.measure.strip():
-            raise InvalidValue(f"quantities[{i}].measure", "must not be empty")
+            raise InvalidValue(f"{at}.measure", "must not be empty")
         for bound in ("low", "high"):
             value = getattr(q, bound)
             if value is not None and value < 0:
-                raise InvalidValue(f"quantities[{i}].{bound}", "must not be negative")
+                raise InvalidValue(f"{at}.{bound}", "must not be negative")
         if q.low is not None and q.high is not None and q.low > q.high:
-            raise InvalidValue(f"quantities[{i}].low", f"low ({q.low}) exceeds high ({q.high})")
+            raise InvalidValue(f"{at}.low", f"low ({q.low}) exceeds high ({q.high})")
         if q.low is None and q.high is None and not q.qualifier:
-            raise InvalidValue(f"quantities[{i}]", "give low, high or a qualifier")
+            raise InvalidValue(at, "give low, high or a qualifier")
 
 
 def _check_citations(
@@ -304,18 +305,19 @@ def revise_assertion(
         raise AssertionIsRetracted(cmd.assertion_id)
     if all(getattr(cmd, name) is UNSET for name in REVISABLE):
         raise InvalidValue("changes", f"name at least one of: {', '.join(REVISABLE)}")
+    # A revision body nests the fields under `changes`; errors name them there.
     if isinstance(cmd.occurred, str):
         parse_occurred(cmd.occurred, field="changes.occurred")
     if isinstance(cmd.kind, str):
-        _check_kind(cmd.kind)
+        _check_kind(cmd.kind, field="changes.kind")
     if isinstance(cmd.summary, str):
-        _check_summary(cmd.summary)
+        _check_summary(cmd.summary, field="changes.summary")
     if isinstance(cmd.place, Place):
-        _check_place(cmd.place)
+        _check_place(cmd.place, field="changes.place")
     if isinstance(cmd.actors, tuple):
-        _check_actors(cmd.actors)
+        _check_actors(cmd.actors, field="changes.actors")
     if isinstance(cmd.quantities, tuple):
-        _check_quantities(cmd.quantities)
+        _check_quantities(cmd.quantities, field="changes.quantities")
     _check_citations(cmd.citations, sources)
     _check_reported_after_first(state, cmd.reported_at)
     return [AssertionRevised(**msgspec.structs.asdict(cmd))]
