@@ -46,6 +46,10 @@ CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
   FOR EACH STATEMENT EXECUTE FUNCTION timeline_events_are_immutable()
 """,
+    # ALWAYS: plain triggers are skipped under session_replication_role = replica,
+    # which any superuser (or a restore tool) can set.
+    "ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_update_delete",
+    "ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_truncate",
 )
 
 # One round trip per append: the idempotency record, the optimistic
