@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from timeline.projections import tables as projection_tables
 from timeline.store.tables import metadata
 
-__all__ = ["metadata"]
+__all__ = ["metadata", "projection_tables"]

@@ -1,52 +1,394 @@
-"""Temporal reads, one function per question. (Interface; implemented by issue 4.)"""
+"""Temporal reads, one function per question.
+
+Every read is an index lookup on the projection tables, never a replay:
+- current state reads `projections.assertions`;
+- `known_at=T` reads the live revision rows whose knowledge interval holds T;
+- `recorded_at=R` reads the revision rows the store held at R (bitemporal
+  rows: `recorded_from <= R < recorded_to`, with an in-place cut of an open
+  knowledge interval counted only from `known_cut_at`), and combines with
+  `known_at`. Timelines and sources, which have few events, are folded from
+  their streams' events with `recorded_at <= R`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import binascii
+from datetime import date, datetime
+from typing import Any, cast
 
+import msgspec
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.projections.temporal import NOW, Temporal, TimelineFilters
+from timeline.domain import sources as source_domain
+from timeline.domain import timelines as timeline_domain
+from timeline.domain.events import SourceEvent, TimelineEvent
+from timeline.projections.present import (
+    assertion_view_of_row,
+    changes_of_row,
+    citations_of_row,
+    source_view,
+)
+from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
 from timeline.projections.views import (
     AssertionView,
+    ChangedAssertion,
     ChangesView,
     HistoryView,
+    InvalidPageCursor,
+    RevisionView,
     SourceView,
     TimelineList,
     TimelinePage,
+    TimelineSummary,
 )
+from timeline.store.append import StreamRef
+from timeline.store.read import read_stream
+
+MAX_LIMIT = 500
+
+# -- page cursors -------------------------------------------------------------
+
+
+def _encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(["p1", *parts])).rstrip(b"=").decode()
+
+
+def _decode_cursor(cursor: str, size: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = msgspec.json.decode(raw, type=list[str])
+    except (binascii.Error, msgspec.DecodeError, ValueError):
+        raise InvalidPageCursor("not a page cursor of this list") from None
+    if len(parts) != size + 1 or parts[0] != "p1":
+        raise InvalidPageCursor("not a page cursor of this list")
+    return parts[1:]
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(limit, MAX_LIMIT))
+
+
+# -- visibility on the three clocks -------------------------------------------
+
+
+def _visible(temporal: Temporal, params: dict[str, Any], alias: str = "r") -> list[str]:
+    """WHERE terms picking the one revision row per assertion that answers `temporal`."""
+    where: list[str] = []
+    k, r = temporal.known_at, temporal.recorded_at
+    if r is None:
+        where.append(f"{alias}.recorded_to IS NULL")
+    else:
+        params["recorded_at"] = r
+        where.append(
+            f"{alias}.recorded_from <= :recorded_at "
+            f"AND ({alias}.recorded_to IS NULL OR {alias}.recorded_to > :recorded_at)"
+        )
+    open_end = [f"{alias}.known_to IS NULL"]
+    if k is not None:
+        params["known_at"] = k
+        where.append(f"{alias}.known_from <= :known_at")
+        open_end.append(f"{alias}.known_to > :known_at")
+    if r is not None:
+        open_end.append(f"{alias}.known_cut_at > :recorded_at")
+    where.append("(" + " OR ".join(open_end) + ")")
+    return where
+
+
+def _occurred_window(temporal: Temporal, params: dict[str, Any], alias: str) -> list[str]:
+    where = []
+    if temporal.occurred_from is not None:
+        params["occurred_from"] = temporal.occurred_from
+        where.append(f"{alias}.occurred_end >= :occurred_from")
+    if temporal.occurred_to is not None:
+        params["occurred_to"] = temporal.occurred_to
+        where.append(f"{alias}.occurred_start <= :occurred_to")
+    return where
+
+
+def _filters(filters: TimelineFilters, params: dict[str, Any], alias: str) -> list[str]:
+    where = []
+    if filters.kind:
+        params["kinds"] = list(filters.kind)
+        where.append(f"{alias}.kind = ANY(:kinds)")
+    if filters.status:
+        params["statuses"] = list(filters.status)
+        where.append(f"{alias}.status = ANY(:statuses)")
+    if filters.actor:
+        params["actor"] = filters.actor
+        where.append(
+            f"EXISTS (SELECT 1 FROM unnest({alias}.actors) x WHERE lower(x) = lower(:actor))"
+        )
+    if filters.place:
+        escaped = filters.place.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["place"] = f"%{escaped}%"
+        where.append(f"{alias}.place_name ILIKE :place")
+    if filters.q:
+        params["q"] = filters.q
+        where.append(f"{alias}.search @@ websearch_to_tsquery('english', :q)")
+    return where
+
+
+# -- timelines ----------------------------------------------------------------
+
+
+class _TimelineHead(msgspec.Struct, kw_only=True):
+    slug: str
+    title: str
+    description: str
+    region: str
+    version: int
+    last_position: int
+
+
+async def _timeline_head(
+    conn: AsyncConnection, slug: str, recorded_at: datetime | None
+) -> _TimelineHead | None:
+    if recorded_at is None:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT slug, title, description, region, version, last_position "
+                    "FROM projections.timelines WHERE slug = :slug"
+                ),
+                {"slug": slug},
+            )
+        ).first()
+        if row is None:
+            return None
+        return _TimelineHead(**row._mapping)
+    recorded = await read_stream(conn, StreamRef("timeline", slug), recorded_at=recorded_at)
+    state = timeline_domain.fold(cast(TimelineEvent, r.event) for r in recorded)
+    if state is None:
+        return None
+    return _TimelineHead(
+        slug=state.slug,
+        title=state.title,
+        description=state.description,
+        region=state.region,
+        version=state.version,
+        last_position=max(r.position for r in recorded),
+    )
+
+
+async def _timeline_last_position(
+    conn: AsyncConnection, head: _TimelineHead, recorded_at: datetime | None
+) -> int:
+    """The largest event position on the timeline (as held at recorded_at)."""
+    if recorded_at is None:
+        sql = "SELECT max(last_position) FROM projections.assertions WHERE timeline = :slug"
+    else:
+        sql = (
+            "SELECT max(position) FROM projections.revisions "
+            "WHERE timeline = :slug AND recorded_from <= :recorded_at"
+        )
+    value = await conn.scalar(text(sql), {"slug": head.slug, "recorded_at": recorded_at})
+    return max(head.last_position, int(value or 0))
 
 
 async def list_timelines(
     conn: AsyncConnection, *, cursor: str | None = None, limit: int = 50
 ) -> TimelineList:
-    raise NotImplementedError
+    """Every timeline by slug, a page at a time."""
+    limit = _limit(limit)
+    params: dict[str, Any] = {"limit": limit + 1}
+    where = ""
+    if cursor is not None:
+        (params["after"],) = _decode_cursor(cursor, 1)
+        where = "WHERE t.slug > :after"
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT t.slug, t.title, t.description, t.region, t.version, t.recorded_at, "
+                "greatest(t.last_position, a.last_position) AS last_position, "
+                "coalesce(a.count, 0) AS assertion_count "
+                "FROM projections.timelines t LEFT JOIN LATERAL ("
+                "  SELECT count(*) AS count, max(last_position) AS last_position "
+                "  FROM projections.assertions WHERE timeline = t.slug) a ON true "
+                f"{where} ORDER BY t.slug LIMIT :limit"
+            ),
+            params,
+        )
+    ).all()
+    page = [TimelineSummary(**row._mapping) for row in rows[:limit]]
+    next_cursor = _encode_cursor(page[-1].slug) if len(rows) > limit else None
+    return TimelineList(timelines=page, next_cursor=next_cursor)
 
 
 async def get_timeline(
     conn: AsyncConnection,
     slug: str,
     temporal: Temporal = NOW,
-    filters: TimelineFilters = TimelineFilters(),
+    filters: TimelineFilters = NO_FILTERS,
     *,
     cursor: str | None = None,
     limit: int = 50,
 ) -> TimelinePage | None:
-    """None when the timeline does not exist (or did not, at recorded_at)."""
-    raise NotImplementedError
+    """The timeline and a page of its assertions by occurred_start, as `temporal` asks.
+
+    None when the timeline does not exist (or did not, at recorded_at). An
+    assertion absent at known_at (first reported later) is not listed.
+    Raises InvalidPageCursor for a cursor this read did not hand out.
+    """
+    limit = _limit(limit)
+    after = _decode_cursor(cursor, 2) if cursor is not None else None
+    head = await _timeline_head(conn, slug, temporal.recorded_at)
+    if head is None:
+        return None
+    params: dict[str, Any] = {"slug": slug, "limit": limit + 1}
+    table = "projections.assertions" if temporal.is_current else "projections.revisions"
+    where = ["r.timeline = :slug"]
+    if not temporal.is_current:
+        where += _visible(temporal, params)
+    where += _occurred_window(temporal, params, "r")
+    where += _filters(filters, params, "r")
+    if after is not None:
+        try:
+            params["after_start"] = date.fromisoformat(after[0])
+        except ValueError:
+            raise InvalidPageCursor("not a page cursor of this list") from None
+        params["after_id"] = after[1]
+        where.append("(r.occurred_start, r.assertion_id) > (:after_start, :after_id)")
+    rows = (
+        await conn.execute(
+            text(
+                "SELECT r.assertion_id, r.state::text AS state, r.last_position, r.recorded_at "
+                f"FROM {table} r WHERE {' AND '.join(where)} "
+                "ORDER BY r.occurred_start, r.assertion_id LIMIT :limit"
+            ),
+            params,
+        )
+    ).all()
+    views = [assertion_view_of_row(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = views[-1]
+        next_cursor = _encode_cursor(last.occurred_start.isoformat(), last.id)
+    return TimelinePage(
+        slug=head.slug,
+        title=head.title,
+        description=head.description,
+        region=head.region,
+        version=head.version,
+        assertions=views,
+        next_cursor=next_cursor,
+        last_position=await _timeline_last_position(conn, head, temporal.recorded_at),
+    )
+
+
+# -- assertions ---------------------------------------------------------------
 
 
 async def get_assertion(
     conn: AsyncConnection, assertion_id: str, temporal: Temporal = NOW
 ) -> AssertionView | None:
-    """None when absent at that knowledge / system time."""
-    raise NotImplementedError
+    """The assertion as `temporal` asks; None when absent at that knowledge / system time."""
+    params: dict[str, Any] = {"id": assertion_id}
+    table = "projections.assertions" if temporal.is_current else "projections.revisions"
+    where = ["r.assertion_id = :id"]
+    if not temporal.is_current:
+        where += _visible(temporal, params)
+    where += _occurred_window(temporal, params, "r")
+    row = (
+        await conn.execute(
+            text(
+                "SELECT r.state::text AS state, r.last_position, r.recorded_at "
+                f"FROM {table} r WHERE {' AND '.join(where)}"
+            ),
+            params,
+        )
+    ).first()
+    return None if row is None else assertion_view_of_row(row)
+
+
+_REVISION_COLUMNS = (
+    "r.assertion_id, r.version, r.event_type, r.reported_at, r.event_recorded_at, "
+    "r.changes::text AS changes, r.reason, r.citations::text AS citations, "
+    "r.state::text AS state, r.last_position, r.recorded_at, r.known_from, r.known_to, "
+    "r.known_cut_at"
+)
+# knowledge order: the recording first, then (reported_at, version)
+_KNOWLEDGE_ORDER = "(r.event_type <> 'AssertionRecorded'), r.reported_at, r.version"
+
+
+def _rows_at(temporal: Temporal, params: dict[str, Any]) -> list[str]:
+    """The revision rows the store held (at recorded_at), reported by known_at."""
+    where: list[str] = []
+    if temporal.recorded_at is None:
+        where.append("r.recorded_to IS NULL")
+    else:
+        params["recorded_at"] = temporal.recorded_at
+        where.append(
+            "r.recorded_from <= :recorded_at "
+            "AND (r.recorded_to IS NULL OR r.recorded_to > :recorded_at)"
+        )
+    if temporal.known_at is not None:
+        params["known_at"] = temporal.known_at
+        where.append("r.known_from <= :known_at")
+    return where
+
+
+def _known_to(row: Any, temporal: Temporal) -> datetime | None:
+    """The end of a row's knowledge interval as seen from `temporal` (None: still open)."""
+    known_to: datetime | None = row.known_to
+    if known_to is None:
+        return None
+    if temporal.recorded_at is not None and (
+        row.known_cut_at is not None and row.known_cut_at > temporal.recorded_at
+    ):
+        return None
+    if temporal.known_at is not None and known_to > temporal.known_at:
+        return None
+    return known_to
 
 
 async def get_history(
     conn: AsyncConnection, assertion_id: str, temporal: Temporal = NOW
 ) -> HistoryView | None:
-    raise NotImplementedError
+    """Every version in knowledge order with its diffs; None when absent at `temporal`."""
+    params: dict[str, Any] = {"id": assertion_id}
+    where = ["r.assertion_id = :id", *_rows_at(temporal, params)]
+    rows = (
+        await conn.execute(
+            text(
+                f"SELECT {_REVISION_COLUMNS} FROM projections.revisions r "
+                f"WHERE {' AND '.join(where)} ORDER BY {_KNOWLEDGE_ORDER}"
+            ),
+            params,
+        )
+    ).all()
+    if not rows:
+        return None
+    revisions = [
+        RevisionView(
+            version=row.version,
+            event_type=row.event_type,
+            reported_at=row.reported_at,
+            recorded_at=row.event_recorded_at,
+            changes=changes_of_row(row.changes),
+            reason=row.reason,
+            citations=citations_of_row(row.citations),
+            state=assertion_view_of_row(row),
+            known_from=row.known_from,
+            known_to=_known_to(row, temporal),
+        )
+        for row in rows
+    ]
+    return HistoryView(
+        assertion_id=assertion_id,
+        revisions=revisions,
+        last_position=max(row.last_position for row in rows),
+    )
+
+
+_CHANGE_LISTS = {
+    "AssertionRecorded": "added",
+    "AssertionRevised": "revised",
+    "StanceRecorded": "stances",
+    "AssertionRetracted": "retracted",
+    "CitedSourceWithdrawn": "unsupported",
+}
 
 
 async def get_changes(
@@ -56,10 +398,94 @@ async def get_changes(
     until: datetime,
     temporal: Temporal = NOW,
 ) -> ChangesView | None:
-    raise NotImplementedError
+    """What changed in knowledge on a timeline with since < reported_at <= until.
+
+    Withdrawals of a cited source list under `unsupported` when they left the
+    assertion with no live source, and under `revised` otherwise. None when the
+    timeline does not exist.
+    """
+    if await _timeline_head(conn, slug, temporal.recorded_at) is None:
+        return None
+    params: dict[str, Any] = {"slug": slug, "since": since, "until": until}
+    where = [
+        "r.timeline = :slug",
+        "r.reported_at > :since",
+        "r.reported_at <= :until",
+        *_rows_at(temporal, params),
+        *_occurred_window(temporal, params, "r"),
+    ]
+    if temporal.known_at is not None:
+        where.append("r.reported_at <= :known_at")
+    rows = (
+        await conn.execute(
+            text(
+                f"SELECT {_REVISION_COLUMNS} FROM projections.revisions r "
+                f"WHERE {' AND '.join(where)} ORDER BY r.reported_at, r.assertion_id, r.version"
+            ),
+            params,
+        )
+    ).all()
+    lists: dict[str, list[ChangedAssertion]] = {name: [] for name in _CHANGE_LISTS.values()}
+    for row in rows:
+        state = assertion_view_of_row(row)
+        name = _CHANGE_LISTS.get(row.event_type, "revised")
+        if name == "unsupported" and state.status != "unsupported":
+            name = "revised"
+        lists[name].append(
+            ChangedAssertion(
+                assertion_id=row.assertion_id,
+                version=row.version,
+                event_type=row.event_type,
+                reported_at=row.reported_at,
+                recorded_at=row.event_recorded_at,
+                changes=changes_of_row(row.changes),
+                reason=row.reason,
+                state=state,
+            )
+        )
+    return ChangesView(timeline=slug, since=since, until=until, **lists)
+
+
+# -- sources ------------------------------------------------------------------
+
+
+_SOURCE_COLUMNS = (
+    "source_id AS id, publisher, title, url, published_at, published_at_note, language, via, "
+    "credits, status, withdrawn_at, withdrawal_reason, version, recorded_at, last_position"
+)
 
 
 async def get_source(
     conn: AsyncConnection, source_id: str, temporal: Temporal = NOW
 ) -> SourceView | None:
-    raise NotImplementedError
+    """The source as `temporal` asks.
+
+    With known_at, a source published after it is absent and a withdrawal
+    after it is not shown; with recorded_at, the source's stream is folded.
+    """
+    if temporal.is_current:
+        row = (
+            await conn.execute(
+                text(f"SELECT {_SOURCE_COLUMNS} FROM projections.sources WHERE source_id = :id"),
+                {"id": source_id},
+            )
+        ).first()
+        return None if row is None else SourceView(**row._mapping)
+    recorded = await read_stream(
+        conn, StreamRef("source", source_id), recorded_at=temporal.recorded_at
+    )
+    state = source_domain.fold(cast(SourceEvent, r.event) for r in recorded)
+    if state is None:
+        return None
+    withdrawn = state.withdrawn
+    known_at = temporal.known_at
+    if known_at is not None:
+        if state.published_at is not None and state.published_at > known_at:
+            return None
+        withdrawn = withdrawn and state.withdrawn_at is not None and state.withdrawn_at <= known_at
+    return source_view(
+        state,
+        recorded_at=max(r.recorded_at for r in recorded),
+        last_position=max(r.position for r in recorded),
+        withdrawn=withdrawn,
+    )

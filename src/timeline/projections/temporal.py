@@ -52,3 +52,5 @@ class TimelineFilters(msgspec.Struct, frozen=True, kw_only=True):
 
 
 NOW = Temporal()
+
+NO_FILTERS = TimelineFilters()

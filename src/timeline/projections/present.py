@@ -1,0 +1,97 @@
+"""Domain states and stored rows as the read views of views.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from timeline.domain.assertions import Assertion, Change
+from timeline.domain.sources import Source
+from timeline.domain.values import Citation
+from timeline.projections.views import (
+    AssertionView,
+    ChangeView,
+    SourceView,
+    StanceView,
+)
+
+_state_decoder = msgspec.json.Decoder(Assertion)
+_changes_decoder = msgspec.json.Decoder(list[Change])
+_citations_decoder = msgspec.json.Decoder(list[Citation])
+
+
+def assertion_view(state: Assertion, *, recorded_at: datetime, last_position: int) -> AssertionView:
+    """The view of an assertion state."""
+    return AssertionView(
+        id=state.assertion_id,
+        timeline=state.timeline,
+        version=state.version,
+        status=state.status,
+        occurred=state.occurred.text,
+        occurred_start=state.occurred.start,
+        occurred_end=state.occurred.end,
+        kind=state.kind,
+        summary=state.summary,
+        place=state.place,
+        actors=list(state.actors),
+        quantities=list(state.quantities),
+        claimant=state.claimant,
+        citations=list(state.citations),
+        stances=[
+            StanceView(
+                party=s.party,
+                stance=s.stance,
+                statement=s.statement,
+                citations=list(s.citations),
+                reported_at=s.reported_at,
+            )
+            for s in state.stances
+        ],
+        first_reported_at=state.first_reported_at,
+        last_reported_at=state.last_reported_at,
+        recorded_at=recorded_at,
+        last_position=last_position,
+    )
+
+
+def assertion_view_of_row(row: Any) -> AssertionView:
+    """The view of a row that selected `state::text AS state`, last_position and recorded_at."""
+    return assertion_view(
+        _state_decoder.decode(row.state),
+        recorded_at=row.recorded_at,
+        last_position=row.last_position,
+    )
+
+
+def changes_of_row(text: str) -> list[ChangeView]:
+    return [ChangeView(c.field, c.before, c.after) for c in _changes_decoder.decode(text)]
+
+
+def citations_of_row(text: str) -> list[Citation]:
+    return _citations_decoder.decode(text)
+
+
+def source_view(
+    source: Source, *, recorded_at: datetime, last_position: int, withdrawn: bool | None = None
+) -> SourceView:
+    """The view of a source state; `withdrawn=False` shows it as not (yet) withdrawn."""
+    is_withdrawn = source.withdrawn if withdrawn is None else withdrawn
+    return SourceView(
+        id=source.source_id,
+        publisher=source.publisher,
+        title=source.title,
+        url=source.url,
+        published_at=source.published_at,
+        published_at_note=source.published_at_note,
+        language=source.language,
+        via=source.via,
+        credits=list(source.credits),
+        status="withdrawn" if is_withdrawn else "active",
+        withdrawn_at=source.withdrawn_at if is_withdrawn else None,
+        withdrawal_reason=source.withdrawal_reason if is_withdrawn else "",
+        version=source.version,
+        recorded_at=recorded_at,
+        last_position=last_position,
+    )

@@ -1,0 +1,158 @@
+"""The read models' tables, in their own PostgreSQL schema `projections`.
+
+A rebuild creates the same tables in a fresh schema (via `schema_translate_map`)
+and swaps the schemas by renaming them, so every table here names
+`schema=SCHEMA`. Secondary indexes are listed in `DEFERRED_INDEXES` so a rebuild
+can create them once, after the bulk load.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Index,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+
+from timeline.store.tables import metadata
+
+SCHEMA = "projections"
+
+# Full-text search runs over summary, quotes and statements with this configuration.
+SEARCH_CONFIG = "english"
+_SEARCH = Computed(f"to_tsvector('{SEARCH_CONFIG}', search_text)", persisted=True)
+
+timelines = Table(
+    "timelines",
+    metadata,
+    Column("slug", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("last_position", BigInteger, nullable=False),
+    schema=SCHEMA,
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("source_id", Text, primary_key=True),
+    Column("publisher", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text, nullable=True),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("published_at_note", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("via", Text, nullable=True),
+    Column("credits", ARRAY(Text), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    Column("withdrawal_reason", Text, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("last_position", BigInteger, nullable=False),
+    schema=SCHEMA,
+)
+
+
+def _state_columns() -> list[Column[object]]:
+    """The columns of an assertion state that timeline views filter and sort on."""
+    return [
+        Column("timeline", Text, nullable=False),
+        Column("occurred_start", Date, nullable=False),
+        Column("occurred_end", Date, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("actors", ARRAY(Text), nullable=False),
+        Column("place_name", Text, nullable=True),
+        Column("claimant", Text, nullable=True),
+        Column("cited_sources", ARRAY(Text), nullable=False),
+        Column("search_text", Text, nullable=False),
+        Column("search", TSVECTOR, _SEARCH),
+        # the whole state (domain.assertions.Assertion as JSON): what views are made from
+        Column("state", JSONB, nullable=False),
+        Column("last_position", BigInteger, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+# The current state: one row per assertion, the fold of all its events.
+assertions = Table(
+    "assertions",
+    metadata,
+    Column("assertion_id", Text, primary_key=True),
+    *_state_columns(),
+    schema=SCHEMA,
+)
+
+# Revision history, bitemporal. One row per assertion event in knowledge order,
+# holding the state after it. [known_from, known_to) is the knowledge interval in
+# which that state was the latest; [recorded_from, recorded_to) is when this
+# store held the row. A backfill that slots in between re-cuts the rows after it:
+# they are closed (recorded_to) and re-inserted. Appending at the end of
+# knowledge order only cuts the last row's open known_to; that is done in place
+# and `known_cut_at` says when, so a recorded_at read before the cut still sees
+# the row as open-ended.
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("assertion_id", Text, primary_key=True),
+    Column("version", BigInteger, primary_key=True),
+    Column("recorded_from", DateTime(timezone=True), primary_key=True),
+    Column("recorded_to", DateTime(timezone=True), nullable=True),
+    Column("known_from", DateTime(timezone=True), nullable=False),
+    Column("known_to", DateTime(timezone=True), nullable=True),
+    Column("known_cut_at", DateTime(timezone=True), nullable=True),
+    Column("position", BigInteger, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("schema_version", BigInteger, nullable=False),
+    # the event itself, so a later event of the stream re-folds without the log
+    Column("event_data", JSONB, nullable=False),
+    Column("reported_at", DateTime(timezone=True), nullable=False),
+    Column("event_recorded_at", DateTime(timezone=True), nullable=False),
+    Column("changes", JSONB, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("citations", JSONB, nullable=False),
+    *_state_columns(),
+    schema=SCHEMA,
+)
+
+# What the projections were built to by the last rebuild (one row).
+build = Table(
+    "build",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("feed_tx_id", BigInteger, nullable=False),
+    Column("feed_position", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    schema=SCHEMA,
+)
+
+DEFERRED_INDEXES = (
+    Index(
+        "assertions_timeline_page_idx",
+        assertions.c.timeline,
+        assertions.c.occurred_start,
+        assertions.c.assertion_id,
+    ),
+    Index("assertions_timeline_position_idx", assertions.c.timeline, assertions.c.last_position),
+    Index("assertions_cited_sources_idx", assertions.c.cited_sources, postgresql_using="gin"),
+    Index("assertions_search_idx", assertions.c.search, postgresql_using="gin"),
+    Index(
+        "revisions_timeline_page_idx",
+        revisions.c.timeline,
+        revisions.c.occurred_start,
+        revisions.c.assertion_id,
+    ),
+    Index("revisions_timeline_reported_idx", revisions.c.timeline, revisions.c.reported_at),
+)

@@ -1,0 +1,418 @@
+"""How events change the read models: the one `apply`, run by writes and by rebuilds.
+
+`apply` takes any batch of recorded events (one append's, or a rebuild's
+thousands) and changes the tables of whatever schema the connection's
+`schema_translate_map` points `projections` at.
+
+Assertion streams are re-folded whole with the domain's `knowledge_order` and
+`evolve` (see history.py) and the result is compared with the live revision
+rows: unchanged rows stay, rows whose state or interval changed are closed at
+the new event's recorded_at and inserted afresh (bitemporal), and an open
+known_to cut by an event at the end of knowledge order is cut in place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import msgspec
+from msgspec import UNSET
+from sqlalchemy import Text, and_, bindparam, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import UserDefinedType
+
+from timeline.domain.assertions import Assertion, Change
+from timeline.domain.events import (
+    AssertionEvent,
+    SourceRegistered,
+    SourceUpdated,
+    SourceWithdrawn,
+    TimelineOpened,
+    TimelineRetitled,
+)
+from timeline.projections.history import Revision, Step, citations_of, reason_of, revisions
+from timeline.projections.tables import assertions, sources, timelines
+from timeline.projections.tables import revisions as revisions_table
+from timeline.store.codec import RecordedEvent, decode_data, encode_data
+
+_encoder = msgspec.json.Encoder()
+_state_decoder = msgspec.json.Decoder(Assertion)
+_changes_decoder = msgspec.json.Decoder(list[Change])
+
+
+class RawJson(UserDefinedType[str]):
+    """A jsonb bind that takes JSON text as is (msgspec already encoded it)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "jsonb"
+
+
+def _json(value: Any) -> str:
+    return _encoder.encode(value).decode()
+
+
+# -- timelines and sources ----------------------------------------------------
+
+
+def _unset_free(event: msgspec.Struct, names: Iterable[str]) -> dict[str, Any]:
+    return {name: value for name in names if (value := getattr(event, name)) is not UNSET}
+
+
+async def _apply_timeline(conn: AsyncConnection, r: RecordedEvent) -> None:
+    common = {"version": r.version, "recorded_at": r.recorded_at, "last_position": r.position}
+    match r.event:
+        case TimelineOpened() as e:
+            await conn.execute(
+                insert(timelines)
+                .values(
+                    slug=e.slug, title=e.title, description=e.description, region=e.region, **common
+                )
+                .on_conflict_do_nothing()
+            )
+        case TimelineRetitled() as e:
+            changes = _unset_free(e, ("title", "description", "region"))
+            await conn.execute(
+                update(timelines).where(timelines.c.slug == e.slug).values(**changes, **common)
+            )
+
+
+async def _apply_source(conn: AsyncConnection, r: RecordedEvent) -> None:
+    common = {"version": r.version, "recorded_at": r.recorded_at, "last_position": r.position}
+    where = sources.c.source_id == r.stream_id
+    match r.event:
+        case SourceRegistered() as e:
+            fields = msgspec.structs.asdict(e)
+            fields["credits"] = list(e.credits)
+            await conn.execute(
+                insert(sources)
+                .values(**fields, status="active", withdrawal_reason="", **common)
+                .on_conflict_do_nothing()
+            )
+        case SourceUpdated() as e:
+            changes = _unset_free(
+                e,
+                (
+                    "publisher",
+                    "title",
+                    "url",
+                    "published_at",
+                    "published_at_note",
+                    "language",
+                    "via",
+                ),
+            )
+            if e.credits is not UNSET:
+                changes["credits"] = list(e.credits)
+            await conn.execute(update(sources).where(where).values(**changes, **common))
+        case SourceWithdrawn() as e:
+            await conn.execute(
+                update(sources)
+                .where(where)
+                .values(
+                    status="withdrawn",
+                    withdrawn_at=e.withdrawn_at,
+                    withdrawal_reason=e.reason,
+                    **common,
+                )
+            )
+
+
+# -- assertions ---------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    """A revision row held in memory while a batch is applied."""
+
+    rev: Revision
+    recorded_from: datetime
+    recorded_to: datetime | None = None
+    known_cut_at: datetime | None = None
+    in_db: bool = False
+    dirty: bool = False
+
+
+def _same(old: Revision, new: Revision) -> bool:
+    return (
+        old.state == new.state
+        and old.changes == new.changes
+        and old.known_from == new.known_from
+        and old.last_position == new.last_position
+    )
+
+
+def step_of(r: RecordedEvent) -> Step:
+    return Step(
+        version=r.version,
+        position=r.position,
+        event=cast(AssertionEvent, r.event),
+        event_type=r.type,
+        schema_version=r.schema_version,
+        event_data=encode_data(r.event),
+        recorded_at=r.recorded_at,
+    )
+
+
+_LIVE_COLUMNS = (
+    revisions_table.c.assertion_id,
+    revisions_table.c.version,
+    revisions_table.c.recorded_from,
+    revisions_table.c.known_from,
+    revisions_table.c.known_to,
+    revisions_table.c.known_cut_at,
+    revisions_table.c.position,
+    revisions_table.c.event_type,
+    revisions_table.c.schema_version,
+    sql_cast(revisions_table.c.event_data, Text).label("event_data"),
+    revisions_table.c.event_recorded_at,
+    sql_cast(revisions_table.c.state, Text).label("state"),
+    sql_cast(revisions_table.c.changes, Text).label("changes"),
+    revisions_table.c.last_position,
+    revisions_table.c.recorded_at,
+)
+
+
+async def _load_live(conn: AsyncConnection, ids: list[str]) -> dict[str, dict[int, _Row]]:
+    """The live revision rows of these streams, by assertion and version."""
+    live: dict[str, dict[int, _Row]] = defaultdict(dict)
+    if not ids:
+        return live
+    rows = await conn.execute(
+        select(*_LIVE_COLUMNS).where(
+            revisions_table.c.assertion_id.in_(ids), revisions_table.c.recorded_to.is_(None)
+        )
+    )
+    for row in rows:
+        step = Step(
+            version=row.version,
+            position=row.position,
+            event=cast(
+                AssertionEvent, decode_data(row.event_type, row.schema_version, row.event_data)
+            ),
+            event_type=row.event_type,
+            schema_version=row.schema_version,
+            event_data=row.event_data,
+            recorded_at=row.event_recorded_at,
+        )
+        rev = Revision(
+            step=step,
+            state=_state_decoder.decode(row.state),
+            changes=_changes_decoder.decode(row.changes),
+            known_from=row.known_from,
+            known_to=row.known_to,
+            last_position=row.last_position,
+            recorded_at=row.recorded_at,
+        )
+        live[row.assertion_id][row.version] = _Row(
+            rev, row.recorded_from, known_cut_at=row.known_cut_at, in_db=True
+        )
+    return live
+
+
+async def _missing_steps(
+    conn: AsyncConnection, assertion_id: str, after: int, before: int
+) -> list[Step]:
+    """Versions after..before of a stream, read from the log.
+
+    The feed orders by writing transaction, so a rebuild can meet version n+1
+    before version n (its transaction took an id first but appended later).
+    Version n is committed by then: read it from the log instead of waiting.
+    """
+    from timeline.store.append import StreamRef
+    from timeline.store.read import read_stream
+
+    recorded = await read_stream(conn, StreamRef("assertion", assertion_id))
+    return [step_of(r) for r in recorded if after < r.version < before]
+
+
+def _advance(rows: dict[int, _Row], step: Step, closed: list[_Row]) -> None:
+    """Fold one more event into a stream's rows, as the store holds it at its recorded_at."""
+    at = step.recorded_at
+    for row in rows.values():
+        # recorded time never runs backwards within a stream (see docs/projections.md)
+        at = max(at, row.recorded_from, row.known_cut_at or row.recorded_from)
+    history = [row.rev.step for row in rows.values() if row.rev.version != step.version]
+    for rev in revisions([*history, step]):
+        old = rows.get(rev.version)
+        if old is not None and _same(old.rev, rev):
+            if old.rev.known_to != rev.known_to:
+                if old.rev.known_to is not None:
+                    # a re-cut of a closed interval: supersede, never edit history
+                    old = _supersede(rows, old, rev, at, closed)
+                    continue
+                old.rev = rev
+                old.known_cut_at = at
+                old.dirty = True
+            continue
+        if old is not None:
+            _supersede(rows, old, rev, at, closed)
+        else:
+            rows[rev.version] = _Row(rev, at)
+
+
+def _supersede(
+    rows: dict[int, _Row], old: _Row, rev: Revision, at: datetime, closed: list[_Row]
+) -> _Row:
+    old.recorded_to = at
+    old.dirty = True
+    if old.in_db or old.recorded_from < at:
+        closed.append(old)
+    new = _Row(rev, at)
+    rows[rev.version] = new
+    return new
+
+
+def _state_row(rev: Revision) -> dict[str, Any]:
+    state = rev.state
+    quotes = " ".join(c.quote for c in state.citations if c.quote)
+    statements = " ".join(s.statement for s in state.stances if s.statement)
+    return {
+        "timeline": state.timeline,
+        "occurred_start": state.occurred.start,
+        "occurred_end": state.occurred.end,
+        "kind": state.kind,
+        "status": state.status,
+        "actors": list(state.actors),
+        "place_name": state.place.name if state.place else None,
+        "claimant": state.claimant,
+        "cited_sources": sorted({c.source_id for c in state.citations}),
+        "search_text": " ".join(p for p in (state.summary, quotes, statements) if p),
+        "state": _json(state),
+        "last_position": rev.last_position,
+        "recorded_at": rev.recorded_at,
+    }
+
+
+def _revision_row(assertion_id: str, row: _Row) -> dict[str, Any]:
+    rev = row.rev
+    return {
+        "assertion_id": assertion_id,
+        "version": rev.version,
+        "recorded_from": row.recorded_from,
+        "recorded_to": row.recorded_to,
+        "known_from": rev.known_from,
+        "known_to": rev.known_to,
+        "known_cut_at": row.known_cut_at,
+        "position": rev.step.position,
+        "event_type": rev.step.event_type,
+        "schema_version": rev.step.schema_version,
+        "event_data": rev.step.event_data,
+        "reported_at": rev.step.event.reported_at,
+        "event_recorded_at": rev.step.recorded_at,
+        "changes": _json(rev.changes),
+        "reason": reason_of(rev.step.event),
+        "citations": _json(citations_of(rev.step.event)),
+        **_state_row(rev),
+    }
+
+
+_JSON_BINDS = {name: bindparam(name, type_=RawJson()) for name in ("state",)}
+
+_INSERT_REVISIONS = insert(revisions_table).values(
+    {
+        **_JSON_BINDS,
+        "event_data": bindparam("event_data", type_=RawJson()),
+        "changes": bindparam("changes", type_=RawJson()),
+        "citations": bindparam("citations", type_=RawJson()),
+    }
+)
+
+_UPDATE_REVISIONS = (
+    update(revisions_table)
+    .where(
+        and_(
+            revisions_table.c.assertion_id == bindparam("b_assertion_id"),
+            revisions_table.c.version == bindparam("b_version"),
+            revisions_table.c.recorded_from == bindparam("b_recorded_from"),
+        )
+    )
+    .values(
+        recorded_to=bindparam("b_recorded_to"),
+        known_to=bindparam("b_known_to"),
+        known_cut_at=bindparam("b_known_cut_at"),
+    )
+)
+
+_upsert = insert(assertions).values(_JSON_BINDS)
+_UPSERT_ASSERTIONS = _upsert.on_conflict_do_update(
+    index_elements=[assertions.c.assertion_id],
+    set_={
+        name: _upsert.excluded[name]
+        for name in (c.name for c in assertions.columns)
+        if name not in ("assertion_id", "search")
+    },
+)
+
+
+async def _apply_assertions(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+    streams: dict[str, list[RecordedEvent]] = defaultdict(list)
+    for r in recorded:
+        streams[r.stream_id].append(r)
+    live = await _load_live(conn, list(streams))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    currents: list[dict[str, Any]] = []
+    for assertion_id, new in streams.items():
+        rows = live[assertion_id]
+        have = max(rows, default=0)
+        steps = [step_of(r) for r in sorted(new, key=lambda r: r.version) if r.version > have]
+        if not steps:
+            continue
+        if steps[0].version > have + 1:
+            steps = [*await _missing_steps(conn, assertion_id, have, steps[0].version), *steps]
+        closed: list[_Row] = []
+        for step in steps:
+            _advance(rows, step, closed)
+        for row in [*closed, *rows.values()]:
+            if not row.in_db:
+                if row.recorded_to is None or row.recorded_to > row.recorded_from:
+                    inserts.append(_revision_row(assertion_id, row))
+            elif row.dirty:
+                updates.append(
+                    {
+                        "b_assertion_id": assertion_id,
+                        "b_version": row.rev.version,
+                        "b_recorded_from": row.recorded_from,
+                        "b_recorded_to": row.recorded_to,
+                        "b_known_to": row.rev.known_to,
+                        "b_known_cut_at": row.known_cut_at,
+                    }
+                )
+        current = next(row.rev for row in rows.values() if row.rev.known_to is None)
+        currents.append({"assertion_id": assertion_id, **_state_row(current)})
+    if updates:
+        await conn.execute(_UPDATE_REVISIONS, updates)
+    if inserts:
+        await conn.execute(_INSERT_REVISIONS, inserts)
+    if currents:
+        await conn.execute(_UPSERT_ASSERTIONS, currents)
+
+
+async def apply_events(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+    """Change every read model for `recorded`, in the caller's transaction."""
+    ordered = sorted(recorded, key=lambda r: r.position)
+    for r in ordered:
+        if r.stream_type == "timeline":
+            await _apply_timeline(conn, r)
+        elif r.stream_type == "source":
+            await _apply_source(conn, r)
+    # assertion rows depend on nothing but their own stream
+    await _apply_assertions(conn, [r for r in ordered if r.stream_type == "assertion"])
+
+
+async def assertions_citing(conn: AsyncConnection, source_id: str) -> list[str]:
+    """Ids of the assertions whose current citations include `source_id`."""
+    rows = await conn.execute(
+        select(assertions.c.assertion_id)
+        .where(assertions.c.cited_sources.contains([source_id]))
+        .order_by(assertions.c.assertion_id)
+    )
+    return [row.assertion_id for row in rows]
