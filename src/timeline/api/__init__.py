@@ -1,0 +1,1 @@
+"""The HTTP API (DESIGN §5): Litestar app, routes, auth, errors."""

@@ -1,0 +1,96 @@
+"""The Litestar application: routes, the one error map, auth, CORS, OpenAPI and the feed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+
+from timeline import __version__
+from timeline.api.assertions import AssertionController
+from timeline.api.errors import internal_error, problem_details_config
+from timeline.api.health import health
+from timeline.api.requests import request_id_middleware
+from timeline.api.sources import SourceController
+from timeline.api.state import AppState
+from timeline.api.timelines import TimelineController
+from timeline.commands.writer import Writer
+from timeline.config import Settings
+from timeline.feed.plugin import FeedPlugin
+from timeline.store.engine import create_engine
+
+DESCRIPTION = """\
+An event-sourced, bitemporal store of conflict timelines.
+
+Every read that returns state takes `known_at` (knowledge as of a date),
+`recorded_at` (what this store held then), `as_of` (known_at and occurred_to
+at once) and `occurred_from`/`occurred_to`. Writes need
+`Authorization: Bearer <key>` with the `write` scope (`timeline keys create
+--scope write`). Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="timeline",
+        version=__version__,
+        description=DESCRIPTION,
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http", scheme="bearer", description="a key from `timeline keys create`"
+                )
+            }
+        ),
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(
+    settings: Settings, database_url: str, *, extra_route_handlers: Sequence[Any] = ()
+) -> Litestar:
+    """The API on `database_url`; `extra_route_handlers` is for benchmarks' baseline routes."""
+    engine = create_engine(database_url, pool_size=settings.pool_size, application="timeline-api")
+    feed = FeedPlugin(database_url)
+    writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    cors = None
+    if settings.cors_origins:
+        # Public reads only: writes need a key, which has no business in a browser page.
+        cors = CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "OPTIONS"],
+            allow_headers=["If-None-Match", "Authorization"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Cache-Control"],
+            max_age=3600,
+        )
+    return Litestar(
+        route_handlers=[
+            TimelineController,
+            SourceController,
+            AssertionController,
+            health,
+            *extra_route_handlers,
+        ],
+        plugins=[ProblemDetailsPlugin(problem_details_config()), feed],
+        exception_handlers={Exception: internal_error},
+        middleware=[request_id_middleware],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=cors,
+        openapi_config=openapi_config(),
+        state=State({"timeline": AppState(settings, engine, writer)}),
+        on_shutdown=[dispose_engine],
+        logging_config=None,
+    )

@@ -1,0 +1,76 @@
+"""Bearer API keys: a guard per route, checked against the database on every request.
+
+Looking the key up each time (one indexed SELECT) is what makes a revocation
+take effect on the very next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from timeline.api.errors import ApiProblem
+from timeline.api.state import AppState
+from timeline.commands.keys import ApiKey, find_key
+
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="timeline"'}
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def _key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
+    token = _bearer(connection)
+    if token is None:
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "send `Authorization: Bearer <key>`",
+            field="Authorization",
+            headers=CHALLENGE,
+        )
+    state = AppState.of(connection)
+    async with state.engine.connect() as conn:
+        key = await find_key(conn, token)
+    if key is None:
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "this key is unknown or revoked",
+            field="Authorization",
+            headers=CHALLENGE,
+        )
+    connection.scope.setdefault("state", {})["actor"] = f"key:{key.key_id}"
+    return key
+
+
+async def require_write(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Writes need a live key with the `write` scope: none is 401, the wrong scope 403."""
+    key = await _key(connection)
+    if "write" not in key.scopes:
+        raise ApiProblem(
+            403, "forbidden", "this key lacks the `write` scope", field="Authorization"
+        )
+
+
+async def require_read(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Reads are public unless TIMELINE_READS_NEED_KEY is set; then any live key will do."""
+    if AppState.of(connection).settings.reads_need_key:
+        await _key(connection)
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    state = connection.scope.get("state") or {}
+    actor = state.get("actor") if isinstance(state, dict) else None
+    return actor if isinstance(actor, str) else None

@@ -1,0 +1,88 @@
+"""ETags, If-None-Match and Cache-Control for the reads.
+
+An answer pinned to a past `recorded_at` never changes, so it is cached for a
+year and marked immutable. Any other answer (a `known_at` one included: a
+backfilled older report can still change it) must be revalidated by ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TypeVar, cast
+
+import msgspec
+from litestar import Response
+
+from timeline.api.errors import ApiProblem
+from timeline.api.params import is_past
+from timeline.projections.temporal import Temporal
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+T = TypeVar("T")
+
+
+def version_etag(version: int) -> str:
+    """The quoted stream version: `"3"`."""
+    return f'"{version}"'
+
+
+def content_etag(body: bytes) -> str:
+    """For answers that span many streams: a strong ETag from the bytes themselves."""
+    return '"c' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    # Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored.
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return etag in tags
+
+
+def cached(
+    value: T,
+    temporal: Temporal | None,
+    *,
+    if_none_match: str | None = None,
+    version: int | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response[T]:
+    """`value` as JSON with its ETag and Cache-Control; 304 when If-None-Match matches.
+
+    The body is encoded once here (the content ETag needs the bytes); the
+    annotation keeps the view's type so the OpenAPI schema documents it.
+    """
+    body = msgspec.json.encode(value)
+    etag = version_etag(version) if version is not None else content_etag(body)
+    out = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE if temporal is not None and is_past(temporal) else REVALIDATE,
+        **(headers or {}),
+    }
+    if status_code == 200 and if_none_match and _matches(if_none_match, etag):
+        body = b""
+        status_code = 304
+    response = Response(body, status_code=status_code, headers=out, media_type="application/json")
+    return cast(Response[T], response)
+
+
+def if_match_version(raw: str | None, *, required: bool) -> int | None:
+    """The version the writer saw, from If-Match: 428 when required and missing."""
+    if raw is None or not raw.strip():
+        if required:
+            raise ApiProblem(
+                428,
+                "precondition-required",
+                'send If-Match with the ETag you read (e.g. If-Match: "3")',
+                field="If-Match",
+            )
+        return None
+    text = raw.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 18:
+        raise ApiProblem(
+            400, "invalid-if-match", 'expected a version ETag such as "3"', field="If-Match"
+        )
+    return int(text)

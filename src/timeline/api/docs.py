@@ -1,0 +1,78 @@
+"""What the OpenAPI document says beyond the types: error responses and header parameters."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from timeline.api.schemas import Problem
+
+_WHY = {
+    400: "a parameter or body that is malformed or of the wrong type; `errors` names the field",
+    401: "no key, or an unknown or revoked one",
+    403: "the key lacks the `write` scope",
+    404: "no such resource (at that knowledge or system time)",
+    409: "it exists already, or another writer changed it first (retry after reading it again)",
+    412: "If-Match names a version that is no longer current",
+    413: "the request body is larger than the configured limit",
+    422: "a domain rule refused it, or an Idempotency-Key was reused for another request; "
+    "`errors` names the field",
+    428: "a revision must send If-Match",
+    503: "the database does not answer",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem+json responses a route may give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type="application/problem+json",
+            description=f"{HTTPStatus(status).phrase}: {_WHY[status]}",
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+NOT_MODIFIED = {
+    304: ResponseSpec(
+        data_container=None, description="Not Modified: If-None-Match matched the ETag"
+    )
+}
+
+READ_ERRORS = {**problems(400, 404), **NOT_MODIFIED}
+WRITE_ERRORS = problems(400, 401, 403, 404, 409, 413, 422)
+
+IfNoneMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-None-Match",
+        required=False,
+        max_length=1000,
+        description="an ETag you hold; 304 when it is still current",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-Match",
+        required=False,
+        max_length=100,
+        description='the ETag (version) you read, e.g. "3"; 412 when it is no longer current',
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=255,
+        description="repeat a POST safely: a replay returns the first response and writes "
+        "nothing; the same key with another body is 422",
+    ),
+]

@@ -1,0 +1,39 @@
+"""GET /health: 200 while the database answers, 503 (problem+json) while it does not."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, get
+from sqlalchemy import text
+
+from timeline.api.docs import problems
+from timeline.api.errors import ApiProblem
+from timeline.api.schemas import Health
+from timeline.api.state import AppState
+
+TIMEOUT_SECONDS = 2.0
+
+
+async def _ping(request: Request[Any, Any, Any]) -> None:
+    async with AppState.of(request).engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+@get(
+    "/health",
+    summary="Is the service up",
+    operation_id="Health",
+    tags=["service"],
+    responses=problems(503),
+)
+async def health(request: Request[Any, Any, Any]) -> Health:
+    """200 while the database answers a query within two seconds."""
+    try:
+        await asyncio.wait_for(_ping(request), TIMEOUT_SECONDS)
+    except Exception as error:  # any failure to answer means "not healthy", never a 500
+        raise ApiProblem(
+            503, "database-unavailable", f"the database does not answer: {type(error).__name__}"
+        ) from None
+    return Health(status="ok")

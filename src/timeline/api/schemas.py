@@ -1,0 +1,261 @@
+"""Request and response bodies of the HTTP API, apart from the domain's events.
+
+Field names are the contract of DESIGN §5. Examples come from the seed article
+(AlKhaleej Today republishing the BBC on the October 2020 Nagorno-Karabakh
+ceasefire). Responses are the read views of `projections.views`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from timeline.domain import values
+
+Kind = Literal[
+    "armed_clash",
+    "territory_change",
+    "shelling",
+    "missile_strike",
+    "air_strike",
+    "drone_strike",
+    "attack_on_civilians",
+    "ceasefire_violation",
+    "casualties",
+    "displacement",
+    "damage",
+    "talks",
+    "ceasefire",
+    "agreement",
+    "statement",
+    "accusation",
+    "demand",
+    "threat",
+]
+Precision = Literal["exact", "town", "near_town", "region", "country"]
+StanceKind = Literal["confirms", "denies", "disputes"]
+
+Text = Annotated[str, Meta(max_length=10_000)]
+Name = Annotated[str, Meta(max_length=300)]
+Count = Annotated[int, Meta(ge=0, le=10**12)]
+Instant = Annotated[
+    datetime,
+    Meta(tz=True, description="RFC 3339 with a time zone", examples=["2020-10-08T15:00:00Z"]),
+]
+ReportedAt = Annotated[
+    datetime,
+    Meta(
+        tz=True,
+        description="when the world learned it: the report's publication time (RFC 3339); "
+        "defaults to now",
+        examples=["2020-10-08T15:00:00Z"],
+    ),
+]
+
+
+class PlaceBody(msgspec.Struct, kw_only=True):
+    """Where it happened, with ACLED's geo-precision."""
+
+    name: Annotated[Name, Meta(examples=["Shusha"])]
+    lat: Annotated[float, Meta(ge=-90, le=90, examples=[39.7583])] | None = None
+    lon: Annotated[float, Meta(ge=-180, le=180, examples=[46.7486])] | None = None
+    precision: Precision = "town"
+
+    def to_value(self) -> values.Place:
+        return values.Place(name=self.name, lat=self.lat, lon=self.lon, precision=self.precision)
+
+
+class QuantityBody(msgspec.Struct, kw_only=True):
+    """A counted measure; "more than 300 killed" is low 300 with no high."""
+
+    measure: Annotated[Name, Meta(examples=["killed"])]
+    low: Count | None = None
+    high: Count | None = None
+    approximate: bool = False
+    qualifier: Annotated[Name, Meta(examples=["more than"])] = ""
+
+    def to_value(self) -> values.Quantity:
+        return values.Quantity(
+            measure=self.measure,
+            low=self.low,
+            high=self.high,
+            approximate=self.approximate,
+            qualifier=self.qualifier,
+        )
+
+
+class CitationBody(msgspec.Struct, kw_only=True):
+    """A source the claim rests on, with the words quoted from it."""
+
+    source_id: Annotated[Name, Meta(examples=["4b1e6f0e-2f0c-4c51-9a57-6c7b1de0a001"])]
+    quote: Annotated[
+        Text,
+        Meta(
+            examples=["Pictures showed great damage in the Cathedral of the Holy Savior in Shusha"]
+        ),
+    ] = ""
+
+    def to_value(self) -> values.Citation:
+        return values.Citation(source_id=self.source_id, quote=self.quote)
+
+
+def citations(bodies: list[CitationBody]) -> tuple[values.Citation, ...]:
+    return tuple(c.to_value() for c in bodies)
+
+
+class TimelineBody(msgspec.Struct, kw_only=True):
+    """A timeline to open."""
+
+    slug: Annotated[Name, Meta(examples=["nagorno-karabakh-2020"])]
+    title: Annotated[Name, Meta(examples=["Nagorno-Karabakh war, 2020"])]
+    description: Annotated[
+        Text, Meta(examples=["Fighting over the disputed region from 27 September 2020"])
+    ] = ""
+    region: Annotated[Name, Meta(examples=["Caucasus"])] = ""
+
+
+class SourceBody(msgspec.Struct, kw_only=True):
+    """A publication that carries reports."""
+
+    publisher: Annotated[Name, Meta(examples=["AlKhaleej Today"])]
+    title: Annotated[
+        Name,
+        Meta(
+            examples=[
+                "Nagorno Karabakh: The exchange of accusations between Armenia and Azerbaijan"
+            ]
+        ),
+    ]
+    url: Annotated[str, Meta(max_length=2000, examples=["https://example.org/bbc"])] | None = None
+    published_at: Instant | None = None
+    published_at_note: Annotated[Name, Meta(examples=["5 hours ago"])] = ""
+    language: Annotated[str, Meta(max_length=35, examples=["en"])] = ""
+    via: Annotated[Name, Meta(description="the id of the source it republishes")] | None = None
+    credits: list[Annotated[Name, Meta(examples=["Reuters"])]] = msgspec.field(default_factory=list)
+
+
+class SourceUpdateBody(msgspec.Struct, kw_only=True):
+    """The fields of a source that change; fields left out stay as they are."""
+
+    publisher: Name | UnsetType = UNSET
+    title: Name | UnsetType = UNSET
+    url: Annotated[str, Meta(max_length=2000)] | UnsetType | None = UNSET
+    published_at: Instant | UnsetType | None = UNSET
+    published_at_note: Name | UnsetType = UNSET
+    language: Annotated[str, Meta(max_length=35)] | UnsetType = UNSET
+    via: Name | UnsetType | None = UNSET
+    credits: list[Name] | UnsetType = UNSET
+    reason: Annotated[Text, Meta(examples=["the publisher corrected the headline"])] = ""
+
+
+class WithdrawalBody(msgspec.Struct, kw_only=True):
+    """A source's withdrawal: the assertions resting on it alone become unsupported."""
+
+    reason: Annotated[Text, Meta(examples=["the publisher took the article down"])] = ""
+    withdrawn_at: Instant | None = None
+
+
+class AssertionBody(msgspec.Struct, kw_only=True):
+    """One dated claim, with who makes it and the sources it rests on."""
+
+    occurred: Annotated[
+        str,
+        Meta(
+            max_length=100,
+            description="when it happened: EDTF (ISO 8601-2), e.g. 2020-10-08, 2020-10, "
+            "2020-10-08~, 2020-09-27/2020-10-10",
+            examples=["2020-10-08"],
+        ),
+    ]
+    kind: Annotated[Kind, Meta(examples=["shelling"])]
+    summary: Annotated[
+        str, Meta(examples=["Holy Savior Cathedral in Shusha shelled"], max_length=2000)
+    ]
+    place: PlaceBody | None = None
+    actors: list[Annotated[Name, Meta(examples=["Azerbaijan"])]] = msgspec.field(
+        default_factory=list
+    )
+    quantities: list[QuantityBody] = msgspec.field(default_factory=list)
+    claimant: Annotated[Name, Meta(examples=["Armenia"])] | None = None
+    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    reported_at: ReportedAt | None = None
+
+
+class AssertionChanges(msgspec.Struct, kw_only=True):
+    """The assertion fields that change; fields left out stay as they are."""
+
+    occurred: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
+    kind: Kind | UnsetType = UNSET
+    summary: Annotated[str, Meta(max_length=2000)] | UnsetType = UNSET
+    place: PlaceBody | UnsetType | None = UNSET
+    actors: list[Name] | UnsetType = UNSET
+    quantities: list[QuantityBody] | UnsetType = UNSET
+    claimant: Name | UnsetType | None = UNSET
+
+
+class RevisionBody(msgspec.Struct, kw_only=True):
+    """A partial change to an assertion, with the reason and the sources behind it."""
+
+    changes: AssertionChanges
+    reason: Annotated[Text, Meta(examples=["later reports raised the toll"])] = ""
+    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    reported_at: ReportedAt | None = None
+
+    def changed(self) -> dict[str, Any]:
+        """The changed fields as the domain command takes them."""
+        out: dict[str, Any] = {}
+        for name in msgspec.structs.asdict(self.changes):
+            value = getattr(self.changes, name)
+            if value is UNSET:
+                continue
+            if name == "place" and value is not None:
+                value = value.to_value()
+            elif name == "quantities":
+                value = tuple(q.to_value() for q in value)
+            elif name == "actors":
+                value = tuple(value)
+            out[name] = value
+        return out
+
+
+class StanceBody(msgspec.Struct, kw_only=True):
+    """A party confirming, denying or disputing an assertion."""
+
+    party: Annotated[Name, Meta(examples=["Armenia"])]
+    stance: Annotated[StanceKind, Meta(examples=["denies"])]
+    statement: Annotated[
+        Text, Meta(examples=["Armenia denied firing on the Tartar and Aghdam regions"])
+    ] = ""
+    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    reported_at: ReportedAt | None = None
+
+
+class RetractionBody(msgspec.Struct, kw_only=True):
+    """Why an assertion is withdrawn from the record."""
+
+    reason: Annotated[Text, Meta(examples=["the claim was misattributed to the ministry"])]
+    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    reported_at: ReportedAt | None = None
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An error, as RFC 9457 problem details with the fields at fault."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+    request_id: str | None = None
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: Literal["ok"]

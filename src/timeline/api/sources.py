@@ -1,0 +1,140 @@
+"""Sources: register, read, update and withdraw the publications that carry reports."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import Body, Parameter
+
+from timeline.api import examples
+from timeline.api.auth import require_read, require_write
+from timeline.api.caching import cached, if_match_version
+from timeline.api.docs import READ_ERRORS, IdempotencyKey, IfMatch, IfNoneMatch, problems
+from timeline.api.errors import ApiProblem
+from timeline.api.params import provide_temporal
+from timeline.api.schemas import SourceBody, SourceUpdateBody, WithdrawalBody
+from timeline.api.state import AppState
+from timeline.api.writes import created, now, write_context
+from timeline.commands import handlers
+from timeline.domain.commands import RegisterSource, UpdateSource, WithdrawSource
+from timeline.projections import reads
+from timeline.projections.temporal import Temporal
+from timeline.projections.views import SourceView
+
+SourceId = Annotated[str, Parameter(description="the source's id", examples=examples.SOURCE)]
+WRITE_ERRORS = problems(400, 401, 403, 404, 409, 412, 413, 422)
+
+
+class SourceController(Controller):
+    path = "/v1/sources"
+    tags = ("sources",)
+    guards = (require_read,)
+    dependencies = {"temporal": Provide(provide_temporal)}  # noqa: RUF012
+
+    @post(
+        "/",
+        summary="Register a source",
+        operation_id="RegisterSource",
+        guards=[require_write],
+        responses=WRITE_ERRORS,
+        security=[{"bearer": []}],
+    )
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[SourceBody, Body(examples=examples.SOURCE_BODY)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SourceView]:
+        """Register a publication; `via` names the source it republishes."""
+        fields = msgspec.structs.asdict(data)
+        cmd = RegisterSource(
+            source_id=str(uuid.uuid4()), **{**fields, "credits": tuple(data.credits)}
+        )
+        writer = AppState.of(request).writer
+        result = await handlers.register_source(writer, cmd, write_context(request, data))
+        return await created(request, result, reads.get_source, _location(result.stream.id))
+
+    @get(
+        "/{source_id:str}",
+        summary="Read a source",
+        operation_id="GetSource",
+        responses=READ_ERRORS,
+    )
+    async def read(
+        self,
+        request: Request[Any, Any, Any],
+        source_id: SourceId,
+        temporal: Temporal,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[SourceView]:
+        """One source, as this store held it at `recorded_at` (default now)."""
+        async with AppState.of(request).engine.connect() as conn:
+            view = await reads.get_source(conn, source_id, temporal)
+        if view is None:
+            raise ApiProblem(404, "not-found", f"no source {source_id!r}", field="source_id")
+        return cached(view, temporal, if_none_match=if_none_match, version=view.version)
+
+    @post(
+        "/{source_id:str}/updates",
+        summary="Update a source",
+        operation_id="UpdateSource",
+        guards=[require_write],
+        responses=WRITE_ERRORS,
+        security=[{"bearer": []}],
+    )
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        source_id: SourceId,
+        data: Annotated[SourceUpdateBody, Body(examples=examples.SOURCE_UPDATE)],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SourceView]:
+        """Change some of a source's fields; fields left out stay as they are."""
+        fields = msgspec.structs.asdict(data)
+        if isinstance(data.credits, list):
+            fields["credits"] = tuple(data.credits)
+        cmd = UpdateSource(source_id=source_id, **fields)
+        result = await handlers.update_source(
+            AppState.of(request).writer,
+            cmd,
+            write_context(request, data),
+            if_match_version(if_match, required=False),
+        )
+        return await created(request, result, reads.get_source, _location(source_id))
+
+    @post(
+        "/{source_id:str}/withdrawal",
+        summary="Withdraw a source",
+        operation_id="WithdrawSource",
+        guards=[require_write],
+        responses=WRITE_ERRORS,
+        security=[{"bearer": []}],
+    )
+    async def withdraw(
+        self,
+        request: Request[Any, Any, Any],
+        source_id: SourceId,
+        data: Annotated[WithdrawalBody, Body(examples=examples.WITHDRAWAL)],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SourceView]:
+        """Withdraw a source: assertions resting on it alone become `unsupported`."""
+        cmd = WithdrawSource(
+            source_id=source_id, reason=data.reason, withdrawn_at=data.withdrawn_at or now()
+        )
+        result = await handlers.withdraw_source(
+            AppState.of(request).writer,
+            cmd,
+            write_context(request, data),
+            if_match_version(if_match, required=False),
+        )
+        return await created(request, result, reads.get_source, _location(source_id))
+
+
+def _location(source_id: str) -> str:
+    return f"/v1/sources/{source_id}"

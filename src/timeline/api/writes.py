@@ -1,0 +1,96 @@
+"""What every write route shares: its WriteContext, and the 201 it answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from timeline.api.auth import actor_of
+from timeline.api.caching import cached
+from timeline.api.errors import ApiProblem, request_id_of
+from timeline.api.state import AppState
+from timeline.commands.writer import WriteContext
+from timeline.projections.temporal import Temporal
+from timeline.store.append import AppendResult, request_hash
+
+T = TypeVar("T")
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def write_context(request: Request[Any, Any, Any], body: msgspec.Struct | None) -> WriteContext:
+    """Who writes, the request id, and the idempotency key with a hash of the request."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not _KEY.match(key):
+        raise ApiProblem(
+            400,
+            "invalid-idempotency-key",
+            "1-255 visible ASCII characters",
+            field="Idempotency-Key",
+        )
+    content = None if body is None else msgspec.to_builtins(body)
+    if (where := _nul_at(content)) is not None:
+        raise ApiProblem(400, "invalid-text", "text must not contain NUL (\\u0000)", field=where)
+    digest = None
+    if key is not None:
+        digest = request_hash(request.method, request.url.path, content)
+    return WriteContext(
+        actor=actor_of(request),
+        request_id=request_id_of(request),
+        idempotency_key=key,
+        request_hash=digest,
+    )
+
+
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """The path of the first string holding NUL, which PostgreSQL text cannot store."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        if (found := _nul_at(item, where)) is not None:
+            return found
+    return None
+
+
+def now() -> datetime:
+    """The server's clock, for a `reported_at` or `withdrawn_at` the client left out."""
+    return datetime.now(UTC)
+
+
+async def created(
+    request: Request[Any, Any, Any],
+    result: AppendResult,
+    read: Callable[[AsyncConnection, str, Temporal], Awaitable[T | None]],
+    location: str,
+    *,
+    status_code: int = 201,
+) -> Response[T]:
+    """The resource as this write left it, 201 with a Location.
+
+    Read at the write's own system time, so a replayed request answers exactly
+    what its first run answered, whatever came after.
+    """
+    state = AppState.of(request)
+    async with state.engine.connect() as conn:
+        view = await read(conn, result.stream.id, Temporal(recorded_at=result.recorded_at))
+    if view is None:
+        raise RuntimeError(f"{result.stream} was written but cannot be read back")
+    return cached(
+        view,
+        None,
+        version=result.version,
+        status_code=status_code,
+        headers={"Location": location},
+    )
