@@ -1,0 +1,161 @@
+"""Moving data in and out: `timeline import` of an NDJSON log, `timeline export` in four formats."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import BinaryIO
+
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from timeline.store.engine import create_engine
+from timeline.store.restore import RestoreConflict
+from timeline.transfer.export import export_log, timeline_state
+from timeline.transfer.formats import to_csv, to_geojson, to_timelinejs
+from timeline.transfer.importer import ImportReport, import_events
+from timeline.transfer.ndjson import BadLine
+
+__all__ = ["BadLine", "ImportReport", "RestoreConflict", "cli_export", "cli_import"]
+
+FORMATS = ("ndjson", "csv", "timelinejs", "geojson")
+
+
+def _err(message: str) -> None:
+    print(f"timeline: {message}", file=sys.stderr)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Progress]:
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    ) as bar:
+        yield bar
+
+
+@contextmanager
+def _open_input(file: str) -> Iterator[tuple[BinaryIO, int | None]]:
+    if file == "-":
+        yield sys.stdin.buffer, None
+        return
+    with open(file, "rb") as stream:
+        yield stream, os.fstat(stream.fileno()).st_size
+
+
+async def cli_import(url: str, file: str) -> int:
+    """`timeline import FILE`: 0 when restored, 1 on a bad line or a conflict (nothing written)."""
+    engine = create_engine(url, pool_size=1, application="timeline import")
+    try:
+        with _open_input(file) as (stream, size), _progress_bar() as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(phase: str, done: int, total: int | None) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            report = await import_events(engine, stream, progress=progress, size=size)
+    except OSError as error:
+        _err(f"import: {error}")
+        return 1
+    except (BadLine, RestoreConflict) as error:
+        _err(f"import refused, nothing written: {error}")
+        return 1
+    finally:
+        await engine.dispose()
+    _err(
+        f"import: {report.lines} events read, {report.written} written, "
+        f"{report.skipped} already present"
+    )
+    return 0
+
+
+def parse_known_at(raw: str) -> datetime:
+    """An RFC 3339 time, or a plain date meaning its start (UTC), as the API reads them."""
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), datetime.min.time(), UTC)
+        when = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"--known-at {raw!r}: expected RFC 3339 or YYYY-MM-DD") from None
+    if when.utcoffset() is None:
+        raise ValueError(f"--known-at {raw!r}: give a time zone (e.g. Z)")
+    return when
+
+
+async def _write_state(url: str, fmt: str, slug: str, known_at: datetime | None) -> bytes | None:
+    engine = create_engine(url, pool_size=1, application="timeline export")
+    try:
+        state = await timeline_state(engine, slug, known_at)
+    finally:
+        await engine.dispose()
+    if state is None:
+        return None
+    page, assertions = state
+    if fmt == "csv":
+        return to_csv(assertions).encode()
+    document = (
+        to_timelinejs(page, assertions) if fmt == "timelinejs" else to_geojson(page, assertions)
+    )
+    return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+@contextmanager
+def _open_output(output: str | None) -> Iterator[BinaryIO]:
+    if output is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with open(output, "wb") as stream:
+        yield stream
+
+
+async def _export_log(url: str, timeline: str | None, output: str | None) -> int:
+    engine = create_engine(url, pool_size=1, application="timeline export")
+    try:
+        with _open_output(output) as out:
+            async for line in export_log(engine, timeline):
+                out.write(line)
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def cli_export(
+    url: str, *, fmt: str, timeline: str | None, known_at: str | None, output: str | None
+) -> int:
+    """`timeline export`: write the log (ndjson) or a timeline's state to `output` or stdout."""
+    if fmt not in FORMATS:
+        _err(f"export: --format must be one of {', '.join(FORMATS)}")
+        return 2
+    if fmt == "ndjson":
+        if known_at is not None:
+            _err("export: ndjson is the whole log; --known-at is for csv, timelinejs, geojson")
+            return 2
+        return await _export_log(url, timeline, output)
+    if timeline is None:
+        _err(f"export: --format {fmt} needs --timeline SLUG")
+        return 2
+    try:
+        when = parse_known_at(known_at) if known_at else None
+    except ValueError as error:
+        _err(f"export: {error}")
+        return 2
+    body = await _write_state(url, fmt, timeline, when)
+    if body is None:
+        _err(f"export: no timeline {timeline!r}")
+        return 1
+    with _open_output(output) as out:
+        out.write(body)
+    return 0
