@@ -24,7 +24,7 @@ def app(database_url: str) -> Litestar:
 
 @pytest.fixture(scope="session")
 async def client(app: Litestar) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app, base_url="http://testserver") as client:
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
         yield client
 
 

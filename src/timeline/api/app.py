@@ -76,7 +76,7 @@ def create_app(
             expose_headers=["ETag", "Location", "X-Request-ID", "Cache-Control"],
             max_age=3600,
         )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             TimelineController,
             SourceController,
@@ -86,7 +86,6 @@ def create_app(
         ],
         plugins=[ProblemDetailsPlugin(problem_details_config()), feed],
         exception_handlers={Exception: internal_error},
-        middleware=[request_id_middleware],
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors,
         openapi_config=openapi_config(),
@@ -94,3 +93,6 @@ def create_app(
         on_shutdown=[dispose_engine],
         logging_config=None,
     )
+    # Outside Litestar's own layers, so even a path no route matches gets a request id.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
@@ -49,7 +49,7 @@ class AssertionController(Controller):
         self,
         request: Request[Any, Any, Any],
         assertion_id: AssertionId,
-        temporal: Temporal,
+        temporal: NamedDependency[Temporal],
         if_none_match: IfNoneMatch = None,
     ) -> Response[AssertionView]:
         """One assertion as known at `known_at` and held at `recorded_at` (default: now)."""
@@ -71,7 +71,7 @@ class AssertionController(Controller):
         self,
         request: Request[Any, Any, Any],
         assertion_id: AssertionId,
-        temporal: Temporal,
+        temporal: NamedDependency[Temporal],
         if_none_match: IfNoneMatch = None,
     ) -> Response[HistoryView]:
         """Each version with what changed (field, from, to), the reason and the full state."""

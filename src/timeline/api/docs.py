@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import Annotated
 
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from timeline.api.schemas import Problem
 
@@ -49,8 +49,8 @@ WRITE_ERRORS = problems(400, 401, 403, 404, 409, 413, 422)
 
 IfNoneMatch = Annotated[
     str | None,
-    Parameter(
-        header="If-None-Match",
+    HeaderParameter(
+        name="If-None-Match",
         required=False,
         max_length=1000,
         description="an ETag you hold; 304 when it is still current",
@@ -58,8 +58,8 @@ IfNoneMatch = Annotated[
 ]
 IfMatch = Annotated[
     str | None,
-    Parameter(
-        header="If-Match",
+    HeaderParameter(
+        name="If-Match",
         required=False,
         max_length=100,
         description='the ETag (version) you read, e.g. "3"; 412 when it is no longer current',
@@ -67,8 +67,8 @@ IfMatch = Annotated[
 ]
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         min_length=1,
         max_length=255,

@@ -1,7 +1,8 @@
 """Request ids and structured access logs, as one pure ASGI middleware.
 
 Every response carries `X-Request-ID` (the client's, when it sent a sane one);
-every request is logged as one JSON line on the `timeline.access` logger.
+every request is logged once on the `timeline.access` logger, its fields in
+`record.fields` (rendered as one JSON line by `timeline.api.logs`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 import uuid
 from typing import Any
 
-import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("timeline.access")
@@ -54,12 +54,14 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info(_line(scope, status, request_id, started))
+                access_log.info(
+                    "request", extra={"fields": _fields(scope, status, request_id, started)}
+                )
 
     return middleware
 
 
-def _line(scope: Scope, status: int, request_id: str, started: float) -> str:
+def _fields(scope: Scope, status: int, request_id: str, started: float) -> dict[str, Any]:
     client = scope.get("client")
     entry: dict[str, Any] = {
         "event": "request",
@@ -71,4 +73,4 @@ def _line(scope: Scope, status: int, request_id: str, started: float) -> str:
         "ms": round((time.perf_counter() - started) * 1000, 2),
         "client": client[0] if client else None,
     }
-    return msgspec.json.encode(entry).decode()
+    return entry

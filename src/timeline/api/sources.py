@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
@@ -68,7 +68,7 @@ class SourceController(Controller):
         self,
         request: Request[Any, Any, Any],
         source_id: SourceId,
-        temporal: Temporal,
+        temporal: NamedDependency[Temporal],
         if_none_match: IfNoneMatch = None,
     ) -> Response[SourceView]:
         """One source, as this store held it at `recorded_at` (default now)."""

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
@@ -86,8 +86,8 @@ class TimelineController(Controller):
         self,
         request: Request[Any, Any, Any],
         slug: Slug,
-        temporal: Temporal,
-        filters: TimelineFilters,
+        temporal: NamedDependency[Temporal],
+        filters: NamedDependency[TimelineFilters],
         cursor: Cursor = None,
         limit: Limit = 50,
         if_none_match: IfNoneMatch = None,
@@ -111,7 +111,7 @@ class TimelineController(Controller):
         self,
         request: Request[Any, Any, Any],
         slug: Slug,
-        temporal: Temporal,
+        temporal: NamedDependency[Temporal],
         since: Annotated[
             str,
             Parameter(

@@ -1,0 +1,238 @@
+"""Writes: 201 with the resource and a Location; If-Match; idempotency; races."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.api.conftest import Client, fields_of, problem_of
+from tests.api.flows import open_timeline, record, register_source, slug
+from timeline.api.app import create_app
+from timeline.config import Settings
+from timeline.domain.events import AssertionRevised
+from timeline.store.append import StreamRef, append_to_stream
+from timeline.store.tables import events
+
+
+async def _event_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(events))).scalar_one())
+
+
+async def test_opening_a_timeline_answers_201_with_it_and_its_location(
+    client: Client, auth: dict[str, str]
+) -> None:
+    name = slug()
+    body = {"slug": name, "title": "Nagorno-Karabakh", "description": "d", "region": "Caucasus"}
+    response = await client.post("/v1/timelines", json=body, headers=auth)
+    assert response.status_code == 201
+    assert response.headers["location"] == f"/v1/timelines/{name}"
+    assert response.headers["etag"] == '"1"'
+    assert {k: response.json()[k] for k in body} == body
+    again = await client.post("/v1/timelines", json=body, headers=auth)
+    assert again.status_code == 409
+    assert fields_of(again) == ["slug"]
+
+
+async def test_a_source_republishing_another_is_registered_and_updated(
+    client: Client, auth: dict[str, str]
+) -> None:
+    bbc = await register_source(client, auth)
+    response = await client.post(
+        "/v1/sources",
+        json={"publisher": "AlKhaleej Today", "title": "Nagorno Karabakh", "via": bbc},
+        headers=auth,
+    )
+    assert response.status_code == 201
+    source = response.json()
+    assert source["via"] == bbc
+    assert response.headers["location"] == f"/v1/sources/{source['id']}"
+    update = await client.post(
+        f"/v1/sources/{source['id']}/updates", json={"language": "ar"}, headers=auth
+    )
+    assert update.status_code == 201
+    assert update.json()["language"] == "ar"
+    assert update.json()["version"] == 2
+    unknown = await client.post(
+        "/v1/sources", json={"publisher": "p", "title": "t", "via": "x"}, headers=auth
+    )
+    assert unknown.status_code == 404
+    assert fields_of(unknown) == ["via"]
+
+
+async def test_recording_an_assertion_returns_it_with_every_contract_field(
+    client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    created = await record(client, auth, timeline, source)
+    for name in (
+        "id",
+        "timeline",
+        "version",
+        "status",
+        "stances",
+        "occurred_start",
+        "occurred_end",
+        "first_reported_at",
+        "last_reported_at",
+        "recorded_at",
+    ):
+        assert name in created
+    assert created["timeline"] == timeline
+    assert created["status"] == "active"
+    assert created["occurred_start"] == created["occurred_end"] == "2020-10-08"
+
+
+async def test_a_revision_needs_if_match_and_refuses_a_stale_one(
+    client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    created = await record(client, auth, timeline, source)
+    url = f"/v1/assertions/{created['id']}/revisions"
+    body = {
+        "changes": {"summary": "Cathedral shelled twice"},
+        "reason": "a second strike",
+        "reported_at": "2020-10-09T10:00:00Z",
+    }
+    missing = await client.post(url, json=body, headers=auth)
+    assert missing.status_code == 428
+    assert fields_of(missing) == ["If-Match"]
+    revised = await client.post(url, json=body, headers={**auth, "If-Match": '"1"'})
+    assert revised.status_code == 201, revised.text
+    assert revised.json()["summary"] == "Cathedral shelled twice"
+    assert revised.headers["etag"] == '"2"'
+    stale = await client.post(url, json=body, headers={**auth, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert stale.headers["etag"] == '"2"'
+
+
+async def test_a_denial_contests_and_a_retraction_ends_revisions(
+    client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    created = await record(client, auth, timeline, source)
+    base = f"/v1/assertions/{created['id']}"
+    stance = {
+        "party": "Azerbaijan",
+        "stance": "denies",
+        "statement": "denied",
+        "reported_at": "2020-10-09T00:00:00Z",
+    }
+    denied = await client.post(f"{base}/stances", json=stance, headers=auth)
+    assert denied.status_code == 201
+    assert denied.json()["status"] == "contested"
+    retraction = {"reason": "misattributed", "reported_at": "2020-10-10T00:00:00Z"}
+    retracted = await client.post(f"{base}/retraction", json=retraction, headers=auth)
+    assert retracted.status_code == 201
+    assert retracted.json()["status"] == "retracted"
+    revision = {"changes": {"summary": "s"}, "reported_at": "2020-10-11T00:00:00Z"}
+    refused = await client.post(
+        f"{base}/revisions", json=revision, headers={**auth, "If-Match": '"3"'}
+    )
+    assert refused.status_code == 422
+    assert fields_of(refused) == ["assertion_id"]
+    early = {**stance, "reported_at": "2020-10-01T00:00:00Z"}
+    before_first = await client.post(f"{base}/stances", json=early, headers=auth)
+    assert before_first.status_code == 422
+    assert fields_of(before_first) == ["reported_at"]
+
+
+async def test_withdrawing_the_only_source_leaves_an_assertion_unsupported(
+    client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    created = await record(client, auth, timeline, source)
+    withdrawn = await client.post(
+        f"/v1/sources/{source}/withdrawal", json={"reason": "taken down"}, headers=auth
+    )
+    assert withdrawn.status_code == 201
+    assert withdrawn.json()["status"] == "withdrawn"
+    after = await client.get(f"/v1/assertions/{created['id']}")
+    assert after.json()["status"] == "unsupported"
+
+
+async def test_an_idempotent_replay_answers_the_first_response_and_writes_nothing(
+    client: Client, auth: dict[str, str], engine: AsyncEngine
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    key = {**auth, "Idempotency-Key": uuid.uuid4().hex}
+    body: dict[str, Any] = {
+        "occurred": "2020-10",
+        "kind": "casualties",
+        "summary": "more than 300 killed",
+        "citations": [{"source_id": source}],
+        "reported_at": "2020-10-11T09:00:00Z",
+    }
+    url = f"/v1/timelines/{timeline}/assertions"
+    first = await client.post(url, json=body, headers=key)
+    count = await _event_count(engine)
+    replay = await client.post(url, json=body, headers=key)
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    assert replay.headers["location"] == first.headers["location"]
+    assert await _event_count(engine) == count
+    other = await client.post(url, json={**body, "summary": "other"}, headers=key)
+    assert other.status_code == 422
+    assert fields_of(other) == ["Idempotency-Key"]
+
+
+async def _until_waiting_on_a_lock(engine: AsyncEngine) -> None:
+    """Return once some session waits on a lock (the racing append), polling the server."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database()"
+    )
+    for _ in range(2000):
+        async with engine.connect() as conn:
+            if (await conn.execute(query)).scalar_one():
+                return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the racing request never waited on the rival's lock")
+
+
+async def test_a_revision_that_loses_the_race_at_the_append_is_a_409(
+    database_url: str, engine: AsyncEngine, client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    created = await record(client, auth, timeline, source)
+    # An app in this test's own event loop, so a request can wait on a lock while we act.
+    app = create_app(Settings(), database_url)
+    rival_event = AssertionRevised(
+        assertion_id=created["id"],
+        summary="rival",
+        reason="",
+        reported_at=datetime(2020, 10, 9, tzinfo=UTC),
+    )
+    body = {"changes": {"summary": "mine"}, "reported_at": "2020-10-09T00:00:00Z"}
+    headers = {**auth, "If-Match": '"1"'}
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://test.local") as racer,
+            engine.connect() as rival,
+        ):
+            await rival.begin()
+            # The rival appends version 2 and holds its transaction open: the request
+            # reads version 1, and its append waits on the rival's row.
+            await append_to_stream(rival, StreamRef("assertion", created["id"]), 1, [rival_event])
+            url = f"/v1/assertions/{created['id']}/revisions"
+            request = asyncio.create_task(racer.post(url, json=body, headers=headers))
+            await _until_waiting_on_a_lock(engine)
+            await rival.commit()
+            response = await request
+    finally:
+        await app.state["timeline"].engine.dispose()
+    assert response.status_code == 409
+    problem_of(response)
