@@ -57,7 +57,7 @@ def _feed_sql(
         where.append("timeline = :timeline")
     return text(
         f"SELECT {COLUMNS} FROM events WHERE {' AND '.join(where)} "
-        "ORDER BY tx_id, position LIMIT :limit"
+        "ORDER BY events.tx_id, events.position LIMIT :limit"
     )
 
 
