@@ -1,4 +1,4 @@
-"""The feed as a Litestar plugin. (Interface; implemented by issue 6.)
+"""The feed as a Litestar plugin: its routes, its LISTEN connection, its notifier.
 
 The API's `create_app` does `feed = FeedPlugin(database_url)`, adds it to
 `plugins=[...]`, and builds its Writer with `on_commit=feed.poke`, so every
@@ -7,16 +7,100 @@ commit wakes live readers from outside the writing transaction.
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar import Litestar, Request, Response, Router
 from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from timeline.feed.hub import Hub
+from timeline.feed.notify import Notifier
+from timeline.feed.routes import list_events, stream_events
+from timeline.store.engine import create_engine
+from timeline.store.errors import InvalidCursor
+
+
+def invalid_cursor_problem(_request: Request[Any, Any, Any], error: Exception) -> Response[object]:
+    """A 400 problem naming `after`; the API's own error map takes precedence when it has one."""
+    return Response(
+        {
+            "type": "about:blank",
+            "title": "Invalid cursor",
+            "status": 400,
+            "detail": str(error),
+            "field": "after",
+        },
+        status_code=400,
+        media_type="application/problem+json",
+    )
+
+
+STATE_KEY = "timeline_feed_hub"
+
+
+def provide_hub(state: State) -> Hub:
+    """The running hub; kept in app state because Litestar copies handlers and their providers."""
+    hub = state.get(STATE_KEY)
+    assert isinstance(hub, Hub), "the feed is not started"
+    return hub
 
 
 class FeedPlugin(InitPluginProtocol):
-    def __init__(self, database_url: str) -> None:
+    """Mounts /v1/events and /v1/events/stream, and owns the process's one LISTEN connection."""
+
+    def __init__(
+        self, database_url: str, *, pool_size: int = 5, buffer_capacity: int = 1000
+    ) -> None:
         self.database_url = database_url
+        self.pool_size = pool_size
+        self.buffer_capacity = buffer_capacity
+        self.engine: AsyncEngine | None = None
+        self.hub: Hub | None = None
+        self.notifier: Notifier | None = None
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        router = Router(
+            path="/v1/events",
+            route_handlers=[list_events, stream_events],
+            dependencies={"feed_hub": Provide(provide_hub, sync_to_thread=False)},
+            tags=["events"],
+        )
+        app_config.route_handlers.append(router)
+        app_config.on_startup.append(self.start)
+        app_config.on_shutdown.append(self.close)
+        app_config.exception_handlers.setdefault(InvalidCursor, invalid_cursor_problem)
         return app_config
 
+    async def start(self, app: Litestar | None = None) -> None:
+        """Open the read pool, the LISTEN connection and the notifier."""
+        self.engine = create_engine(
+            self.database_url, pool_size=self.pool_size, application="timeline-feed"
+        )
+        self.hub = Hub(self.engine, self.database_url, capacity=self.buffer_capacity)
+        self.notifier = Notifier(self.database_url)
+        await self.hub.start()
+        await self.notifier.start()
+        if app is not None:
+            app.state[STATE_KEY] = self.hub
+
+    async def close(self) -> None:
+        """End every stream, then close the connections."""
+        if self.hub is not None:
+            await self.hub.close()
+        if self.notifier is not None:
+            await self.notifier.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+        self.hub = self.notifier = None
+        self.engine = None
+
     def poke(self) -> None:
-        """Note that a commit happened; a wake-up NOTIFY follows shortly."""
+        """Note that a commit happened: wake this process's readers now, other processes soon."""
+        if self.hub is not None:
+            self.hub.ignore_pid = self.notifier.pid if self.notifier else None
+            self.hub.wake()
+        if self.notifier is not None:
+            self.notifier.poke()

@@ -1,0 +1,129 @@
+"""GET /v1/events (pages) and GET /v1/events/stream (server-sent events)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent
+from litestar.status_codes import HTTP_304_NOT_MODIFIED
+
+from timeline.feed.filters import FeedFilter
+from timeline.feed.hub import Hub
+from timeline.feed.shape import CLOUDEVENTS_MEDIA_TYPE, FeedPageBody, shape
+from timeline.feed.stream import FeedStream
+from timeline.store.feed import MAX_LIMIT, read_feed
+
+# A full page below the horizon never changes (DESIGN §3.5): cache it for good.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+Format = Literal["json", "cloudevents"]
+After = Annotated[
+    str | None, QueryParameter(description="the cursor of the last event seen (an event's `id`)")
+]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="events per page")]
+Types = Annotated[
+    list[str] | None,
+    QueryParameter(name="type", description="only these event types (repeatable)"),
+]
+FormatParam = Annotated[
+    Format | None,
+    QueryParameter(name="format", description="`cloudevents` for CloudEvents 1.0"),
+]
+Timeline = Annotated[str | None, QueryParameter(description="only this timeline's events")]
+StreamType = Annotated[str | None, QueryParameter(description="only this stream type")]
+StreamId = Annotated[str | None, QueryParameter(description="only this stream id")]
+LastEventId = Annotated[
+    str | None, HeaderParameter(name="Last-Event-ID", description="resume after this event")
+]
+
+_encoder = msgspec.json.Encoder()
+
+
+def wants_cloudevents(request: Request[Any, Any, Any], fmt: Format | None) -> bool:
+    if fmt is not None:
+        return fmt == "cloudevents"
+    return CLOUDEVENTS_MEDIA_TYPE in request.headers.get("accept", "")
+
+
+def _page_etag(*parts: object) -> str:
+    digest = hashlib.sha256(_encoder.encode(parts)).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+@get("/", operation_id="ListEvents", summary="The global event feed, a page at a time")
+async def list_events(
+    request: Request[Any, Any, Any],
+    feed_hub: NamedDependency[Hub],
+    after: After = None,
+    limit: Limit = 100,
+    timeline: Timeline = None,
+    types: Types = None,
+    stream_type: StreamType = None,
+    stream_id: StreamId = None,
+    fmt: FormatParam = None,
+) -> Response[bytes]:
+    """Events after `after` in feed order; `next_cursor` is always present."""
+    cloudevents = wants_cloudevents(request, fmt)
+    type_list = tuple(types or ())
+    etag = _page_etag(after, limit, timeline, type_list, stream_type, stream_id, cloudevents)
+    if etag in request.headers.get("if-none-match", ""):
+        # Only full pages get an ETag, and a full page never changes.
+        return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    async with feed_hub.engine.connect() as conn:
+        page = await read_feed(
+            conn,
+            feed_hub.store,
+            after,
+            limit,
+            types=type_list,
+            stream_type=stream_type,
+            stream_id=stream_id,
+            timeline=timeline,
+        )
+    body = FeedPageBody(
+        events=[shape(e, feed_hub.store, cloudevents) for e in page.entries],
+        next_cursor=page.next_cursor,
+    )
+    headers = (
+        {"Cache-Control": "no-cache"}
+        if page.at_horizon
+        else {
+            "Cache-Control": IMMUTABLE,
+            "ETag": etag,
+        }
+    )
+    headers["Vary"] = "Accept"
+    return Response(_encoder.encode(body), media_type="application/json", headers=headers)
+
+
+@get("/stream", operation_id="StreamEvents", summary="The global event feed, live (SSE)")
+async def stream_events(
+    request: Request[Any, Any, Any],
+    feed_hub: NamedDependency[Hub],
+    after: After = None,
+    last_event_id: LastEventId = None,
+    timeline: Timeline = None,
+    types: Types = None,
+    stream_type: StreamType = None,
+    stream_id: StreamId = None,
+    fmt: FormatParam = None,
+) -> ServerSentEvent:
+    """Catch up from `Last-Event-ID` or `after` (else now), then follow the feed live."""
+    stream = FeedStream(
+        feed_hub,
+        feed_hub.engine,
+        last_event_id or after or feed_hub.cursor,
+        FeedFilter(
+            types=tuple(types or ()),
+            stream_type=stream_type,
+            stream_id=stream_id,
+            timeline=timeline,
+        ),
+        cloudevents=wants_cloudevents(request, fmt),
+    )
+    return ServerSentEvent(stream.messages())
