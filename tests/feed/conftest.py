@@ -25,7 +25,7 @@ async def feed_plugin(database_url: str) -> AsyncIterator[FeedPlugin]:
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     plugin.base_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
@@ -74,3 +74,19 @@ async def read_all(
         if not body["events"]:
             return events
         after = body["next_cursor"]
+
+
+async def settled(
+    client: httpx.AsyncClient, after: str, positions: list[int]
+) -> list[dict[str, object]]:
+    """Every event after `after` once all of `positions` are readable.
+
+    The horizon is the cluster's: another session's open transaction holds it back for a while.
+    """
+    wanted = set(positions)
+    for _ in range(600):
+        events = await read_all(client, after)
+        if wanted <= {e["position"] for e in events}:
+            return events
+        await asyncio.sleep(0.05)
+    raise AssertionError("the feed never reached the committed events")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.feed.conftest import end_cursor, read_all
+from tests.feed.conftest import end_cursor, read_all, settled
 from tests.feed.sse import append_timeline, busy_writer
 from timeline.store.cursor import encode_cursor
 
@@ -24,6 +24,7 @@ async def test_a_page_gives_each_event_in_the_design_shape_with_its_cursor_as_id
     start = await end_cursor(client)
     name = slug()
     positions = await append_timeline(engine, name, count=2)
+    await settled(client, start, positions)
     body = (await client.get("/v1/events", params={"after": start})).json()
     assert [e["position"] for e in body["events"]] == positions
     first = body["events"][0]
@@ -46,7 +47,7 @@ async def test_a_full_page_is_cached_for_good_and_a_partial_page_is_not(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
     start = await end_cursor(client)
-    await append_timeline(engine, slug(), count=3)
+    await settled(client, start, await append_timeline(engine, slug(), count=3))
     full = await client.get("/v1/events", params={"after": start, "limit": 2})
     assert "immutable" in full.headers["cache-control"]
     etag = full.headers["etag"]
@@ -87,8 +88,8 @@ async def test_filters_select_by_timeline_type_stream_type_and_stream_id(
 ) -> None:
     start = await end_cursor(client)
     a, b = slug(), slug()
-    await append_timeline(engine, a, count=3)
-    await append_timeline(engine, b, count=1)
+    positions = await append_timeline(engine, a, count=3)
+    await settled(client, start, positions + await append_timeline(engine, b, count=1))
     by_timeline = await read_all(client, start, timeline=a)
     assert {e["stream_id"] for e in by_timeline} == {a}
     assert len(by_timeline) == 3
@@ -105,7 +106,7 @@ async def test_cloudevents_envelopes_by_query_or_by_accept_header(
 ) -> None:
     start = await end_cursor(client)
     name = slug()
-    await append_timeline(engine, name)
+    await settled(client, start, await append_timeline(engine, name))
     by_query = await client.get("/v1/events", params={"after": start, "format": "cloudevents"})
     by_accept = await client.get(
         "/v1/events",
@@ -138,7 +139,7 @@ async def test_a_paged_reader_under_busy_writers_sees_every_committed_event_once
         cursor = body["next_cursor"]
         await asyncio.sleep(0)
     committed = [p for positions in await writers for p in positions]
+    final = await settled(client, start, committed)
     seen.extend(await read_all(client, cursor))
-    final = await read_all(client, start)
     assert [e["id"] for e in seen] == [e["id"] for e in final]
     assert sorted(int(e["position"]) for e in final) == sorted(committed)  # type: ignore[call-overload]
