@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 from litestar import get
 from litestar.testing import AsyncTestClient
@@ -131,3 +132,16 @@ async def test_a_bug_is_a_500_problem_logged_with_the_request_id_it_returns(
     assert problem["request_id"] == response.headers["x-request-id"]
     assert "secret internals" not in response.text
     assert any(problem["request_id"] in r.getMessage() for r in caplog.records)
+
+
+async def test_without_a_database_health_and_reads_are_503_problems() -> None:
+    app = create_app(Settings(), "postgresql://postgres@127.0.0.1:1/nowhere")
+    # No lifespan: the feed's startup needs the database; this is a database lost later.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as client:
+        health = await client.get("/health")
+        read = await client.get("/v1/timelines")
+    assert health.status_code == 503
+    problem_of(health)
+    assert read.status_code == 503
+    problem_of(read)
