@@ -30,6 +30,7 @@ from sqlalchemy.types import UserDefinedType
 from timeline.domain.assertions import Assertion, Change
 from timeline.domain.events import (
     AssertionEvent,
+    AssertionRecorded,
     SourceRegistered,
     SourceUpdated,
     SourceWithdrawn,
@@ -141,11 +142,13 @@ class _Row:
 
 
 def _same(old: Revision, new: Revision) -> bool:
+    """Same state, diffs and start; rows read back hold JSON shapes (lists, not tuples)."""
     return (
         old.state == new.state
-        and old.changes == new.changes
         and old.known_from == new.known_from
         and old.last_position == new.last_position
+        and _changes_decoder.decode(_encoder.encode(old.changes))
+        == _changes_decoder.decode(_encoder.encode(new.changes))
     )
 
 
@@ -368,6 +371,8 @@ async def _apply_assertions(conn: AsyncConnection, recorded: Sequence[RecordedEv
             continue
         if steps[0].version > have + 1:
             steps = [*await _missing_steps(conn, assertion_id, have, steps[0].version), *steps]
+        if not rows and not isinstance(steps[0].event, AssertionRecorded):
+            continue  # a stream that does not begin with its recording: nothing to show
         closed: list[_Row] = []
         for step in steps:
             _advance(rows, step, closed)
