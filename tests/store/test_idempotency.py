@@ -30,7 +30,8 @@ async def test_a_replay_returns_the_first_result_and_writes_nothing(
     first = await committed_append(store_engine, stream, 0, [opened(stream)], idempotency_key=k)
     before = await count_events(store_engine)
     again = await committed_append(store_engine, stream, 0, [opened(stream)], idempotency_key=k)
-    assert again.replayed and not first.replayed
+    assert again.replayed
+    assert not first.replayed
     assert (again.stream, again.version, again.positions) == (
         first.stream,
         first.version,

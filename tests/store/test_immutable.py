@@ -20,6 +20,15 @@ REFUSED = [
 ]
 
 
+async def in_transaction(
+    connection: asyncpg.Connection, statement: str, *args: object, setup: str = "SELECT 1"
+) -> None:
+    """Run `setup`, then `statement`, in one transaction rolled back on error."""
+    async with connection.transaction():
+        await connection.execute(setup)
+        await connection.execute(statement, *args)
+
+
 @pytest.fixture
 async def superuser(store_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A raw asyncpg connection, no SQLAlchemy and no store code in between."""
@@ -38,10 +47,9 @@ async def test_the_database_refuses_to_change_an_event(
     [position] = result.positions
     before = await superuser.fetchrow("SELECT * FROM events WHERE position = $1", position)
     # In a transaction rolled back on error, so that a broken trigger loses nothing here.
+    args = (position,) if "$1" in statement else ()
     with pytest.raises(asyncpg.PostgresError) as error:
-        async with superuser.transaction():
-            args = (position,) if "$1" in statement else ()
-            await superuser.execute(statement, *args)
+        await in_transaction(superuser, statement, *args)
     assert error.value.sqlstate == "TL403"
     after = await superuser.fetchrow("SELECT * FROM events WHERE position = $1", position)
     assert after == before
@@ -53,7 +61,10 @@ async def test_replication_role_replica_does_not_switch_the_triggers_off(
     stream = fresh_stream()
     [position] = (await committed_append(store_engine, stream, 0, [opened(stream)])).positions
     with pytest.raises(asyncpg.PostgresError) as error:
-        async with superuser.transaction():
-            await superuser.execute("SET LOCAL session_replication_role = replica")
-            await superuser.execute("DELETE FROM events WHERE position = $1", position)
+        await in_transaction(
+            superuser,
+            "DELETE FROM events WHERE position = $1",
+            position,
+            setup="SET LOCAL session_replication_role = replica",
+        )
     assert error.value.sqlstate == "TL403"
