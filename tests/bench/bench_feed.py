@@ -1,0 +1,245 @@
+"""Feed benchmarks: commit → SSE delivery against a bare LISTEN/NOTIFY fan-out, and paging.
+
+All figures come from one process: a uvicorn server with the feed plugin and a
+bare SSE endpoint (raw NOTIFY payloads forwarded to subscribers, no store
+read), and httpx subscribers on the same event loop, so both paths pay the same
+client overhead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import msgspec
+import uvicorn
+from litestar import Litestar, get
+from litestar.response import ServerSentEvent
+
+from tests.bench.harness import Bench, percentile
+from tests.feed.sse import append_timeline, messages
+from timeline.feed.plugin import FeedPlugin
+from timeline.store.engine import asyncpg_dsn, create_engine
+
+SAMPLES = 150
+# 1M events (the issue's size) took ~5 min on the shared 2-core box; 200k fits the budget.
+PAGE_EVENTS = 200_000
+BARE = "bench_bare"
+
+
+class BareFanOut:
+    """One LISTEN connection forwarding raw payloads to every subscriber."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.queues: set[asyncio.Queue[str]] = set()
+        self.conn: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        self.conn = await asyncpg.connect(self.dsn)
+        await self.conn.add_listener(BARE, lambda *a: [q.put_nowait(a[3]) for q in self.queues])
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def stream(self) -> AsyncIterator[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self.queues.add(queue)
+        try:
+            yield ": bare\n"
+            while True:
+                yield await queue.get()
+        finally:
+            self.queues.discard(queue)
+
+
+async def serve(app: Litestar) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning"))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+async def subscribe(
+    client: httpx.AsyncClient, path: str, arrivals: dict[str, list[float]], ready: list[int]
+) -> None:
+    async with client.stream("GET", path) as r:
+        ready.append(1)
+        async for message in messages(r):
+            key = json.loads(message.data)["stream_id"] if message.id else message.data
+            if key:
+                arrivals.setdefault(key, []).append(time.perf_counter())
+
+
+async def delivery(
+    client: httpx.AsyncClient, path: str, subscribers: int, write: object
+) -> list[float]:
+    """Commit → receive latencies (ms), every subscriber and sample."""
+    arrivals: dict[str, list[float]] = {}
+    ready: list[int] = []
+    tasks = [
+        asyncio.create_task(subscribe(client, path, arrivals, ready)) for _ in range(subscribers)
+    ]
+    while len(ready) < subscribers:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)
+    latencies: list[float] = []
+    for _ in range(SAMPLES):
+        key = f"d-{uuid.uuid4().hex[:10]}"
+        committed = await write(key)  # type: ignore[operator]
+        while len(arrivals.get(key, ())) < subscribers:  # noqa: ASYNC110
+            await asyncio.sleep(0.0002)
+        latencies += [(t - committed) * 1000 for t in arrivals.pop(key)]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return latencies
+
+
+async def raw_listen_notify(dsn: str) -> list[float]:
+    listener, sender = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    got = asyncio.Event()
+    await listener.add_listener("bench_raw", lambda *a: got.set())
+    samples = []
+    for _ in range(500):
+        got.clear()
+        start = time.perf_counter()
+        await sender.execute("NOTIFY bench_raw")
+        await got.wait()
+        samples.append((time.perf_counter() - start) * 1000)
+    await listener.close()
+    await sender.close()
+    return samples
+
+
+async def fill(dsn: str, total: int) -> None:
+    conn = await asyncpg.connect(dsn)
+    batch = 50_000
+    for start in range(0, total, batch):
+        await conn.execute(
+            "INSERT INTO events (stream_type, stream_id, version, type, data, timeline) "
+            "SELECT 'timeline', 'p' || g, 1, 'TimelineRetitled', "
+            "jsonb_build_object('slug', 'p' || g, 'title', 'title ' || g), 'bench' "
+            "FROM generate_series($1::bigint, $2::bigint) g",
+            start,
+            start + batch - 1,
+        )
+    await conn.close()
+
+
+async def run(bench: Bench, database_url: str) -> None:
+    dsn = asyncpg_dsn(database_url)
+    feed = FeedPlugin(database_url)
+    bare = BareFanOut(dsn)
+
+    @get("/bare", sync_to_thread=False)
+    def bare_stream() -> ServerSentEvent:
+        return ServerSentEvent(bare.stream())
+
+    app = Litestar(
+        plugins=[feed],
+        route_handlers=[bare_stream],
+        on_startup=[bare.start],
+        on_shutdown=[bare.close],
+    )
+    server, task, base = await serve(app)
+    engine = create_engine(database_url, pool_size=4)
+    notifier = await asyncpg.connect(dsn)
+
+    async def write_feed(key: str) -> float:
+        await append_timeline(engine, key)
+        committed = time.perf_counter()
+        feed.poke()
+        return committed
+
+    async def write_bare(key: str) -> float:
+        await append_timeline(engine, key)
+        committed = time.perf_counter()
+        await notifier.execute(f"NOTIFY {BARE}, '{key}'")
+        return committed
+
+    limits = httpx.Limits(max_connections=300, max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        for n in (1, 100):
+            ours = await delivery(client, "/v1/events/stream", n, write_feed)
+            theirs = await delivery(client, "/bare", n, write_bare)
+            for p in (50, 99):
+                bench.record(
+                    f"feed.delivery_p{p} ({n} sub)",
+                    percentile(ours, p),
+                    "ms",
+                    "bare LISTEN/NOTIFY SSE fan-out",
+                    percentile(theirs, p),
+                    higher_is_better=False,
+                )
+        raw = await raw_listen_notify(dsn)
+        bench.record(
+            "feed.raw_notify_p99",
+            percentile(raw, 99),
+            "ms",
+            "raw NOTIFY p50",
+            percentile(raw, 50),
+            higher_is_better=False,
+            note="NOTIFY sent → listener callback, two asyncpg connections",
+        )
+
+        started = time.perf_counter()
+        await fill(dsn, PAGE_EVENTS)
+        print(f"  filled {PAGE_EVENTS} events in {time.perf_counter() - started:.1f} s")
+
+        async def page_http() -> int:
+            count, after = 0, None
+            while True:
+                params = {"limit": "1000", **({"after": after} if after else {})}
+                body = msgspec.json.decode((await client.get("/v1/events", params=params)).content)
+                if not body["events"]:
+                    return count
+                count += len(body["events"])
+                after = body["next_cursor"]
+
+        async def keyset() -> int:
+            conn = await asyncpg.connect(dsn)
+            count, tx, pos = 0, "0", 0
+            while True:
+                rows = await conn.fetch(
+                    "SELECT position, tx_id::text AS tx, stream_type, stream_id, version, type, "
+                    "data::text, metadata, reported_at, recorded_at FROM events "
+                    "WHERE (tx_id, position) > ($1::text::xid8, $2) "
+                    "ORDER BY events.tx_id, events.position LIMIT 1000",
+                    tx,
+                    pos,
+                )
+                if not rows:
+                    await conn.close()
+                    return count
+                count += len(rows)
+                tx, pos = rows[-1]["tx"], rows[-1]["position"]
+
+        start = time.perf_counter()
+        pages = await page_http()
+        page_rate = pages / (time.perf_counter() - start)
+        start = time.perf_counter()
+        scanned = await keyset()
+        scan_rate = scanned / (time.perf_counter() - start)
+        bench.record(
+            "feed.page_read",
+            page_rate,
+            "events/s",
+            "raw keyset scan (asyncpg)",
+            scan_rate,
+            note=f"{pages} events via GET /v1/events?limit=1000",
+        )
+    await notifier.close()
+    await engine.dispose()
+    server.should_exit = True
+    await task
