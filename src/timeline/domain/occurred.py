@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from functools import lru_cache
 
 import edtf
 import msgspec
@@ -37,6 +38,13 @@ def _to_date(value: time.struct_time) -> date:
     return date(value.tm_year, value.tm_mon, value.tm_mday)
 
 
+@lru_cache(maxsize=16384)
+def _bounds(text: str) -> tuple[date, date]:
+    """The EDTF parser takes tens of milliseconds a call; dates repeat, so remember them."""
+    parsed = edtf.parse_edtf(text)
+    return _to_date(parsed.lower_strict()), _to_date(parsed.upper_strict())
+
+
 def parse_occurred(text: str, field: str = "occurred") -> Occurred:
     """Parse an EDTF string, or raise InvalidValue naming `field`."""
     if not isinstance(text, str) or not text.strip():
@@ -44,9 +52,7 @@ def parse_occurred(text: str, field: str = "occurred") -> Occurred:
     if len(text) > MAX_LENGTH:
         raise InvalidValue(field, f"must be at most {MAX_LENGTH} characters")
     try:
-        parsed = edtf.parse_edtf(text)
-        start = _to_date(parsed.lower_strict())
-        end = _to_date(parsed.upper_strict())
+        start, end = _bounds(text)
     except Exception as error:  # the parser raises several unrelated types
         raise InvalidValue(
             field, f"{text!r} is not a bounded EDTF date (e.g. 2020-10-08, 2020-10~, 1988/1994)"
