@@ -7,6 +7,7 @@ import random
 import uuid
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.store.streams import committed_append, fresh_stream, opened, retitled
@@ -128,6 +129,25 @@ async def test_the_feed_orders_by_transaction_and_resumes_from_any_cursor(
             assert [e.cursor for e in rest] == [e.cursor for e in entries[i + 1 :]]
         keys = [(e.recorded.tx_id, e.recorded.position) for e in entries]
         assert keys == sorted(keys)
+
+
+async def test_a_transaction_that_began_writing_first_comes_first_whatever_its_positions(
+    store_engine: AsyncEngine,
+) -> None:
+    early, late = fresh_stream(), fresh_stream()
+    async with store_engine.connect() as reader:
+        store = await store_id(reader)
+        _, start = await read_to_horizon(reader, store, None)
+        async with store_engine.connect() as first, store_engine.connect() as second:
+            await first.execute(text("SELECT pg_current_xact_id()"))  # takes the older xid
+            b = await append_to_stream(second, late, 0, [opened(late)])  # the smaller position
+            a = await append_to_stream(first, early, 0, [opened(early)])
+            await second.commit()
+            await first.commit()
+        assert b.positions[0] < a.positions[0]
+        entries = await read_until(reader, store, start, {*a.positions, *b.positions})
+    order = [e.recorded.position for e in entries if e.recorded.stream_id in (early.id, late.id)]
+    assert order == [a.positions[0], b.positions[0]]
 
 
 async def test_an_empty_page_keeps_the_cursor(store_engine: AsyncEngine) -> None:
