@@ -191,8 +191,7 @@ def _post_script(key: str) -> str:
         'wrk.headers["Content-Type"] = "application/json"\n'
         f'wrk.headers["Authorization"] = "Bearer {key}"\n'
     )
-    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    with handle:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(lua)
     return handle.name
 
