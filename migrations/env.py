@@ -23,7 +23,9 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(
+        connection=connection, target_metadata=metadata, compare_type=True, include_schemas=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
