@@ -125,7 +125,7 @@ SELECT line, reason FROM (
 """)
 
 # Staged rows of a line range that neither the store nor an earlier line holds.
-_RESTORE = text(f"""
+_INSERT = f"""
 INSERT INTO events (stream_type, stream_id, version, type, schema_version, data, metadata,
                     timeline, reported_at, recorded_at)
 SELECT a.stream_type, a.stream_id, a.version, a.type, a.schema_version, a.data, a.metadata,
@@ -135,9 +135,12 @@ SELECT a.stream_type, a.stream_id, a.version, a.type, a.schema_version, a.data, 
    AND NOT EXISTS (SELECT 1 FROM events b WHERE {_SAME_KEY})
    AND NOT EXISTS (SELECT 1 FROM {STAGING} b WHERE {_SAME_KEY} AND b.line < a.line)
  ORDER BY a.line
-RETURNING position, tx_id::text AS tx_id, stream_type, stream_id, version, type,
-          schema_version, data::text AS data, metadata, timeline, reported_at, recorded_at
-""")
+"""
+_RESTORE = text(
+    _INSERT + "RETURNING position, tx_id::text AS tx_id, stream_type, stream_id, version, "
+    "type, schema_version, data::text AS data, metadata, timeline, reported_at, recorded_at"
+)
+_RESTORE_QUIETLY = text(_INSERT)
 
 
 async def create_staging(conn: AsyncConnection) -> None:
@@ -178,8 +181,20 @@ async def restore_lines(conn: AsyncConnection, first: int, last: int) -> list[Re
     Raises RestoreConflict when a concurrent writer took one of their stream
     versions after the check; nothing of the batch is then written.
     """
+    rows = (await _insert(conn, _RESTORE, first, last)).all()
+    recorded = [row_to_recorded(row) for row in rows]
+    recorded.sort(key=lambda r: r.position)
+    return recorded
+
+
+async def restore_lines_quietly(conn: AsyncConnection, first: int, last: int) -> int:
+    """As restore_lines, returning only how many were inserted (no decoding)."""
+    return int((await _insert(conn, _RESTORE_QUIETLY, first, last)).rowcount)
+
+
+async def _insert(conn: AsyncConnection, sql: Any, first: int, last: int) -> Any:
     try:
-        rows = (await conn.execute(_RESTORE, {"first": first, "last": last})).all()
+        return await conn.execute(sql, {"first": first, "last": last})
     except DBAPIError as error:
         cause = getattr(error.orig, "__cause__", None) or error.orig
         if getattr(cause, "sqlstate", None) == "23505":
@@ -187,6 +202,3 @@ async def restore_lines(conn: AsyncConnection, first: int, last: int) -> list[Re
                 first, f"a stream version in lines {first}-{last} was written meanwhile"
             ) from None
         raise
-    recorded = [row_to_recorded(row) for row in rows]
-    recorded.sort(key=lambda r: r.position)
-    return recorded

@@ -28,6 +28,7 @@ from timeline.store.restore import (
     first_problem,
     index_staging,
     restore_lines,
+    restore_lines_quietly,
     stage,
 )
 from timeline.transfer.ndjson import parse_line
@@ -90,11 +91,13 @@ async def import_events(
     batch: int = DEFAULT_BATCH,
     progress: Progress = _no_progress,
     size: int | None = None,
+    project: bool = True,
 ) -> ImportReport:
     """Restore the events of `stream`; BadLine or RestoreConflict name the first bad line.
 
     Nothing is written when a line is bad or contradicts the store. A second
-    import of the same file writes nothing.
+    import of the same file writes nothing. `project=False` restores the log
+    alone, for a caller that rebuilds the projections afterwards.
     """
     report = ImportReport()
     async with engine.connect() as conn:
@@ -107,11 +110,15 @@ async def import_events(
             if problem is not None:
                 raise problem
             for first in range(1, last + 1, batch):
-                recorded = await restore_lines(conn, first, first + batch - 1)
-                if recorded:
-                    await apply(conn, recorded)
+                last_of_batch = first + batch - 1
+                if project:
+                    recorded = await restore_lines(conn, first, last_of_batch)
+                    if recorded:
+                        await apply(conn, recorded)
+                    report.written += len(recorded)
+                else:
+                    report.written += await restore_lines_quietly(conn, first, last_of_batch)
                 await conn.commit()
-                report.written += len(recorded)
                 progress("restoring", min(first + batch - 1, last), last)
         except BaseException:
             await conn.rollback()
