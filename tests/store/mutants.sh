@@ -27,7 +27,8 @@ mutant no_idempotency $M '  IF p_idem_key IS NOT NULL THEN
 mutant no_key_hash_check $M '      IF v_key.request_hash <> p_idem_hash THEN|||      IF false THEN' tests/store/test_idempotency.py
 mutant append_commits src/timeline/store/append.py '        row = (await conn.execute(_APPEND, params)).one()|||        row = (await conn.execute(_APPEND, params)).one()
         await conn.commit()' tests/store/test_atomic.py
-mutant no_horizon src/timeline/store/feed.py '"tx_id < pg_snapshot_xmin(pg_current_snapshot())",|||"true",' "tests/store/test_feed.py -k busy"
+mutant no_horizon src/timeline/store/feed.py 'f"tx_id < {HORIZON}",|||"true",' "tests/store/test_feed.py -k busy"
+mutant horizon_ignores_database src/timeline/store/feed.py '"AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))"|||")"' "tests/store/test_feed.py -k busy"
 mutant order_by_position src/timeline/store/feed.py '"ORDER BY events.tx_id, events.position LIMIT :limit"|||"ORDER BY events.position LIMIT :limit"' "tests/store/test_feed.py"
 mutant foreign_cursor src/timeline/store/cursor.py '    if prefix != _prefix(store_id):|||    if False:' "tests/store/test_feed.py"
 mutant no_upcaster src/timeline/domain/upcast.py '@upcaster("AssertionRecorded", 0)|||' tests/store/test_upcast.py
