@@ -6,11 +6,13 @@ import asyncio
 import uuid
 
 import httpx
+import msgspec
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.feed.conftest import end_cursor, read_all, settled
 from tests.feed.sse import append_timeline, busy_writer
+from timeline.feed.schemas import CloudEventPageSchema, FeedPageSchema
 from timeline.store.cursor import encode_cursor
 
 
@@ -143,3 +145,17 @@ async def test_a_paged_reader_under_busy_writers_sees_every_committed_event_once
     seen.extend(await read_all(client, cursor))
     assert [e["id"] for e in seen] == [e["id"] for e in final]
     assert sorted(int(e["position"]) for e in final) == sorted(committed)  # type: ignore[call-overload]
+
+
+async def test_pages_are_exactly_the_shapes_the_openapi_document_describes(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    start = await end_cursor(client)
+    await settled(client, start, await append_timeline(engine, slug(), count=2))
+    for fmt, schema in [("json", FeedPageSchema), ("cloudevents", CloudEventPageSchema)]:
+        response = await client.get("/v1/events", params={"after": start, "format": fmt})
+        page = msgspec.json.decode(response.content, type=schema)
+        assert len(page.events) == 2
+        event_schema = type(page.events[0])
+        for event in response.json()["events"]:
+            assert set(event) == set(event_schema.__struct_fields__)

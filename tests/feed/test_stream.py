@@ -96,12 +96,12 @@ async def test_stream_filters_by_type_and_timeline(
 
 
 async def read_stream_with_reconnects(
-    client: httpx.AsyncClient, start: str, done: asyncio.Event, total: list[int], seed: int
-) -> list[str]:
-    """Follow the stream, hanging up at random points and resuming with Last-Event-ID."""
+    client: httpx.AsyncClient, start: str, ids: list[str], seed: int
+) -> None:
+    """Follow the stream into `ids` until cancelled, hanging up at random points and resuming
+    with Last-Event-ID."""
     rng = random.Random(seed)
-    ids: list[str] = []
-    while not (done.is_set() and len(ids) >= total[0]):
+    while True:
         headers = {"Last-Event-ID": ids[-1]} if ids else {}
         params = {} if ids else {"after": start}
         budget = rng.randint(1, 25)
@@ -110,21 +110,18 @@ async def read_stream_with_reconnects(
                 if message.id is not None:
                     ids.append(message.id)
                     budget -= 1
-                if budget == 0 or (done.is_set() and len(ids) >= total[0]):
+                if budget == 0:
                     break
-    return ids
 
 
 async def test_sse_readers_under_busy_writers_see_every_committed_event_once_in_order(
     client: httpx.AsyncClient, engine: AsyncEngine, feed_plugin: FeedPlugin
 ) -> None:
     start = await end_cursor(client)
-    done = asyncio.Event()
-    total = [1 << 30]
-    steady = asyncio.create_task(read_stream_with_reconnects(client, start, done, total, 1))
-    flaky = [
-        asyncio.create_task(read_stream_with_reconnects(client, start, done, total, seed))
-        for seed in (2, 3)
+    readers: list[list[str]] = [[], [], []]
+    tasks = [
+        asyncio.create_task(read_stream_with_reconnects(client, start, ids, seed))
+        for seed, ids in enumerate(readers)
     ]
     results = await asyncio.gather(
         *(
@@ -134,11 +131,18 @@ async def test_sse_readers_under_busy_writers_see_every_committed_event_once_in_
     )
     committed = [p for positions in results for p in positions]
     final = await settled(client, start, committed)
-    total[0] = len(final)
-    done.set()
     expected = [e["id"] for e in final]
     assert sorted(e["position"] for e in final) == sorted(committed)  # type: ignore[type-var]
-    for ids in await asyncio.wait_for(asyncio.gather(steady, *flaky), timeout=120):
+
+    async def caught_up() -> None:
+        while any(len(ids) < len(expected) for ids in readers):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(caught_up(), timeout=120)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for ids in readers:
         assert ids == expected
 
 
@@ -183,6 +187,8 @@ async def test_a_stalled_subscriber_is_dropped_without_delaying_others_and_resum
         await anext(stalled)  # the retry hint; then it stops reading
         await anext(brisk)
         pending = asyncio.create_task(anext(stalled))  # registers with the hub, then waits
+        while hub.subscriber_count == 0:  # noqa: ASYNC110 - polling the hub's state
+            await asyncio.sleep(0.01)
         brisk_ids: list[str] = []
         positions: list[int] = []
         for _ in range(4):

@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
+from timeline.feed.shape import LiveEvent, live_events
 from timeline.store.cursor import encode_cursor
 from timeline.store.engine import asyncpg_dsn
-from timeline.store.feed import FeedEntry, read_feed, store_id
+from timeline.store.feed import HORIZON, read_feed_rows, store_id
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ Key = tuple[int, int]
 
 _END = text(
     "SELECT tx_id::text AS tx, position FROM events "
-    "WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
+    f"WHERE tx_id < {HORIZON} "
     "ORDER BY tx_id DESC, position DESC LIMIT 1"
 )
 
@@ -42,14 +43,19 @@ _END = text(
 _HELD_BACK = text(
     "SELECT EXISTS (SELECT 1 FROM events "
     "WHERE (tx_id, position) > (CAST(CAST(:tx AS text) AS xid8), :pos) "
-    "AND tx_id >= pg_snapshot_xmin(pg_current_snapshot()))"
+    f"AND tx_id >= {HORIZON})"
 )
 
 PAGE = 1000
 
-
-def key_of(entry: FeedEntry) -> Key:
-    return (entry.recorded.tx_id, entry.recorded.position)
+# While committed events wait behind the horizon, nothing announces their release (the
+# transaction holding them back may only read, or roll back): poll, first every few
+# milliseconds, backing off to FAST_POLL_MAX, and after FAST_POLL_BUDGET seconds of that,
+# every SLOW_POLL, so a long transaction costs a few queries a second, not hundreds.
+FAST_POLL = 0.002
+FAST_POLL_MAX = 0.02
+FAST_POLL_BUDGET = 2.0
+SLOW_POLL = 0.25
 
 
 class Subscription:
@@ -58,14 +64,14 @@ class Subscription:
     def __init__(self, feed_filter: FeedFilter, capacity: int) -> None:
         self.filter = feed_filter
         self.capacity = capacity
-        self.entries: deque[FeedEntry] = deque()
+        self.entries: deque[LiveEvent] = deque()
         self.wake = asyncio.Event()
         self.dropped = False
         self.closed = False
 
-    def offer(self, entries: list[FeedEntry]) -> bool:
+    def offer(self, entries: list[LiveEvent]) -> bool:
         """Buffer the wanted entries; False (and dropped) when they do not fit."""
-        wanted = [e for e in entries if self.filter.matches(e.recorded)]
+        wanted = [e for e in entries if self.filter.matches(e)]
         if not wanted:
             return True
         if len(self.entries) + len(wanted) > self.capacity:
@@ -159,6 +165,8 @@ class Hub:
 
     async def _follow(self) -> None:
         delay = self.idle_poll
+        held_since: float | None = None
+        loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
@@ -179,29 +187,33 @@ class Hub:
                 log.exception("feed hub read failed; retrying")
                 delay = 1.0
                 continue
-            # Held-back events surface when an old transaction ends, unannounced: poll for them.
-            if held:
-                delay = 0.01 if delay >= self.idle_poll else min(delay * 2, 0.5)
+            if not held:
+                held_since, delay = None, self.idle_poll
+            elif held_since is None:
+                held_since, delay = loop.time(), FAST_POLL
+            elif loop.time() - held_since < FAST_POLL_BUDGET:
+                delay = min(delay * 2, FAST_POLL_MAX)
             else:
-                delay = self.idle_poll
+                delay = SLOW_POLL
 
     async def _read_new(self) -> bool:
         """Fan out everything new; True when committed events wait behind the horizon."""
         while True:
             async with self.engine.connect() as conn:
-                page = await read_feed(conn, self.store, self.cursor, PAGE)
-                held = False
-                if page.at_horizon:
-                    tx, pos = self.key if not page.entries else key_of(page.entries[-1])
-                    held = bool(await conn.scalar(_HELD_BACK, {"tx": str(tx), "pos": pos}))
-            if page.entries:
+                page = await read_feed_rows(conn, self.store, self.cursor, PAGE)
+            if page.rows:
+                entries = live_events(page)
                 self.cursor = page.next_cursor
-                self.key = key_of(page.entries[-1])
-                self._fan_out(page.entries)
+                self.key = entries[-1].key
+                self._fan_out(entries)
             if page.at_horizon:
-                return held
+                break
+        # Asked after the fan-out, so delivery never waits for it.
+        async with self.engine.connect() as conn:
+            tx, pos = self.key
+            return bool(await conn.scalar(_HELD_BACK, {"tx": str(tx), "pos": pos}))
 
-    def _fan_out(self, entries: list[FeedEntry]) -> None:
+    def _fan_out(self, entries: list[LiveEvent]) -> None:
         for sub in list(self._subscribers):
             if not sub.offer(entries):
                 self._subscribers.discard(sub)

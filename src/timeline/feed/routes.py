@@ -8,15 +8,17 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub
-from timeline.feed.shape import CLOUDEVENTS_MEDIA_TYPE, FeedPageBody, shape
+from timeline.feed.schemas import PageSchema
+from timeline.feed.shape import CLOUDEVENTS_MEDIA_TYPE, FeedPageBody, shape_rows
 from timeline.feed.stream import FeedStream
-from timeline.store.feed import MAX_LIMIT, read_feed
+from timeline.store.feed import MAX_LIMIT, read_feed_rows
 
 # A full page below the horizon never changes (DESIGN §3.5): cache it for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -55,7 +57,22 @@ def _page_etag(*parts: object) -> str:
     return f'"{digest}"'
 
 
-@get("/", operation_id="ListEvents", summary="The global event feed, a page at a time")
+# The handler returns encoded bytes (stored JSON passed through); this documents what they are.
+PAGE_RESPONSE = {
+    200: ResponseSpec(
+        data_container=PageSchema,
+        description="Events in feed order, and the cursor to send as `after` next",
+        generate_examples=False,
+    )
+}
+
+
+@get(
+    "/",
+    operation_id="ListEvents",
+    summary="The global event feed, a page at a time",
+    responses=PAGE_RESPONSE,
+)
 async def list_events(
     request: Request[Any, Any, Any],
     feed_hub: NamedDependency[Hub],
@@ -75,7 +92,7 @@ async def list_events(
         # Only full pages get an ETag, and a full page never changes.
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     async with feed_hub.engine.connect() as conn:
-        page = await read_feed(
+        page = await read_feed_rows(
             conn,
             feed_hub.store,
             after,
@@ -86,8 +103,7 @@ async def list_events(
             timeline=timeline,
         )
     body = FeedPageBody(
-        events=[shape(e, feed_hub.store, cloudevents) for e in page.entries],
-        next_cursor=page.next_cursor,
+        events=shape_rows(page, feed_hub.store, cloudevents), next_cursor=page.next_cursor
     )
     headers = (
         {"Cache-Control": "no-cache"}

@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import msgspec
 from litestar.response import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
-from timeline.feed.hub import Hub, Key, Subscription, key_of
-from timeline.feed.shape import shape
+from timeline.feed.hub import Hub, Key, Subscription
+from timeline.feed.shape import LiveEvent, live_events
 from timeline.store.cursor import decode_cursor
-from timeline.store.feed import FeedEntry, read_feed
+from timeline.store.feed import read_feed_rows
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 2000
 CATCH_UP_PAGE = 500
-
-_encoder = msgspec.json.Encoder()
 
 
 class FeedStream:
@@ -64,7 +61,7 @@ class FeedStream:
                 sub.wake.clear()
                 while sub.entries and not sub.dropped:
                     entry = sub.entries.popleft()
-                    if key_of(entry) > self.key:
+                    if entry.key > self.key:
                         yield self._message(entry)
                 if sub.dropped or sub.entries:
                     continue
@@ -80,7 +77,7 @@ class FeedStream:
         while True:
             # A connection per page, released before yielding: a slow client holds none.
             async with self.engine.connect() as conn:
-                page = await read_feed(
+                page = await read_feed_rows(
                     conn,
                     self.hub.store,
                     self.cursor,
@@ -90,15 +87,13 @@ class FeedStream:
                     stream_id=self.filter.stream_id,
                     timeline=self.filter.timeline,
                 )
-            for entry in page.entries:
+            for entry in live_events(page):
                 yield self._message(entry)
             if page.at_horizon:
                 return
 
-    def _message(self, entry: FeedEntry) -> ServerSentEventMessage:
+    def _message(self, entry: LiveEvent) -> ServerSentEventMessage:
         self.cursor = entry.cursor
-        self.key = key_of(entry)
-        body = _encoder.encode(shape(entry, self.hub.store, self.cloudevents))
-        return ServerSentEventMessage(
-            data=body.decode(), id=entry.cursor, event=entry.recorded.type
-        )
+        self.key = entry.key
+        body = entry.json(self.hub.store, self.cloudevents)
+        return ServerSentEventMessage(data=body.decode(), id=entry.cursor, event=entry.type)

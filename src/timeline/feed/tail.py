@@ -10,10 +10,10 @@ import asyncpg
 import msgspec
 
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import feed_event
+from timeline.feed.shape import row_event
 from timeline.store.engine import asyncpg_dsn, create_engine
 from timeline.store.errors import InvalidCursor
-from timeline.store.feed import read_feed, store_id
+from timeline.store.feed import read_feed_rows, store_id
 
 # Events held back by an open transaction surface unannounced; look again this often.
 POLL_SECONDS = 1.0
@@ -34,9 +34,9 @@ async def cli_tail(url: str, after: str | None, types: list[str]) -> int:
         while True:
             woken.clear()
             async with engine.connect() as conn:
-                page = await read_feed(conn, store, cursor, 1000, types=types)
-            for entry in page.entries:
-                out.write(encoder.encode(feed_event(entry)) + b"\n")
+                page = await read_feed_rows(conn, store, cursor, 1000, types=types)
+            for row, row_cursor in zip(page.rows, page.cursors, strict=True):
+                out.write(encoder.encode(row_event(row, row_cursor)) + b"\n")
             out.flush()
             cursor = page.next_cursor
             if page.at_horizon:
