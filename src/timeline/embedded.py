@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
+import warnings
 from pathlib import Path
 
 from timeline.config import Settings
@@ -12,13 +12,14 @@ from timeline.config import Settings
 
 def embedded_url(data_dir: Path, *, announce: bool = True) -> str:
     """Start (or reuse) the embedded server in `data_dir` and return its URL."""
-    # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback is fine here.
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-    import pgserver
-
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.redirect_stdout(sys.stderr):
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (as on servers and in CI);
+    # its per-user fallback under /tmp is what pgserver's lock file needs anyway.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("ignore")
+        import pgserver
+
         server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
     url = str(server.get_uri())
     if announce:
