@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -17,6 +17,12 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     writer: Writer
+    # The reads are one statement each: in autocommit no BEGIN and ROLLBACK round
+    # trips surround it (same pool as `engine`).
+    reader: AsyncEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @staticmethod
     def of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:

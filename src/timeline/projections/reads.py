@@ -15,10 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain import sources as source_domain
@@ -28,6 +29,8 @@ from timeline.projections.present import (
     assertion_view_of_row,
     changes_of_row,
     citations_of_row,
+    decode_page,
+    page_row_sql,
     source_view,
 )
 from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
@@ -44,9 +47,11 @@ from timeline.projections.views import (
     TimelineSummary,
 )
 from timeline.store.append import StreamRef
+from timeline.store.codec import decode_data
 from timeline.store.read import read_stream
 
 MAX_LIMIT = 500
+INFINITY = "'infinity'::timestamptz"
 
 # -- page cursors -------------------------------------------------------------
 
@@ -66,6 +71,12 @@ def _decode_cursor(cursor: str, size: int) -> list[str]:
     return parts[1:]
 
 
+@lru_cache(maxsize=512)
+def _sql(sql: str) -> TextClause:
+    """text(sql), made once per distinct statement (reads build few distinct ones)."""
+    return text(sql)
+
+
 def _limit(limit: int) -> int:
     return max(1, min(limit, MAX_LIMIT))
 
@@ -74,7 +85,12 @@ def _limit(limit: int) -> int:
 
 
 def _visible(temporal: Temporal, params: dict[str, Any], alias: str = "r") -> list[str]:
-    """WHERE terms picking the one revision row per assertion that answers `temporal`."""
+    """WHERE terms picking the one revision row per assertion that answers `temporal`.
+
+    Open interval ends are compared through coalesce(..., 'infinity') so the
+    terms match the expressions of the read indexes (migration 0003) and are
+    checked inside the index, not on heap rows.
+    """
     where: list[str] = []
     k, r = temporal.known_at, temporal.recorded_at
     if r is None:
@@ -83,16 +99,17 @@ def _visible(temporal: Temporal, params: dict[str, Any], alias: str = "r") -> li
         params["recorded_at"] = r
         where.append(
             f"{alias}.recorded_from <= :recorded_at "
-            f"AND ({alias}.recorded_to IS NULL OR {alias}.recorded_to > :recorded_at)"
+            f"AND coalesce({alias}.recorded_to, {INFINITY}) > :recorded_at"
         )
-    open_end = [f"{alias}.known_to IS NULL"]
     if k is not None:
         params["known_at"] = k
         where.append(f"{alias}.known_from <= :known_at")
-        open_end.append(f"{alias}.known_to > :known_at")
+        open_end = f"coalesce({alias}.known_to, {INFINITY}) > :known_at"
+    else:
+        open_end = f"{alias}.known_to IS NULL"
     if r is not None:
-        open_end.append(f"{alias}.known_cut_at > :recorded_at")
-    where.append("(" + " OR ".join(open_end) + ")")
+        open_end = f"({open_end} OR {alias}.known_cut_at > :recorded_at)"
+    where.append(open_end)
     return where
 
 
@@ -172,21 +189,6 @@ async def _timeline_head(
     )
 
 
-async def _timeline_last_position(
-    conn: AsyncConnection, head: _TimelineHead, recorded_at: datetime | None
-) -> int:
-    """The largest event position on the timeline (as held at recorded_at)."""
-    if recorded_at is None:
-        sql = "SELECT max(last_position) FROM projections.assertions WHERE timeline = :slug"
-    else:
-        sql = (
-            "SELECT max(position) FROM projections.revisions "
-            "WHERE timeline = :slug AND recorded_from <= :recorded_at"
-        )
-    value = await conn.scalar(text(sql), {"slug": head.slug, "recorded_at": recorded_at})
-    return max(head.last_position, int(value or 0))
-
-
 async def list_timelines(
     conn: AsyncConnection, *, cursor: str | None = None, limit: int = 50
 ) -> TimelineList:
@@ -216,27 +218,13 @@ async def list_timelines(
     return TimelineList(timelines=page, next_cursor=next_cursor)
 
 
-async def get_timeline(
-    conn: AsyncConnection,
-    slug: str,
-    temporal: Temporal = NOW,
-    filters: TimelineFilters = NO_FILTERS,
-    *,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> TimelinePage | None:
-    """The timeline and a page of its assertions by occurred_start, as `temporal` asks.
-
-    None when the timeline does not exist (or did not, at recorded_at). An
-    assertion absent at known_at (first reported later) is not listed.
-    Raises InvalidPageCursor for a cursor this read did not hand out.
-    """
-    limit = _limit(limit)
-    after = _decode_cursor(cursor, 2) if cursor is not None else None
-    head = await _timeline_head(conn, slug, temporal.recorded_at)
-    if head is None:
-        return None
-    params: dict[str, Any] = {"slug": slug, "limit": limit + 1}
+def _page_sql(
+    temporal: Temporal,
+    filters: TimelineFilters,
+    after: list[str] | None,
+    params: dict[str, Any],
+) -> str:
+    """A scalar subquery: the JSON array of the page's views, one past the limit."""
     table = "projections.assertions" if temporal.is_current else "projections.revisions"
     where = ["r.timeline = :slug"]
     if not temporal.is_current:
@@ -250,19 +238,95 @@ async def get_timeline(
             raise InvalidPageCursor("not a page cursor of this list") from None
         params["after_id"] = after[1]
         where.append("(r.occurred_start, r.assertion_id) > (:after_start, :after_id)")
-    rows = (
-        await conn.execute(
-            text(
-                "SELECT r.assertion_id, r.state::text AS state, r.last_position, r.recorded_at "
-                f"FROM {table} r WHERE {' AND '.join(where)} "
-                "ORDER BY r.occurred_start, r.assertion_id LIMIT :limit"
-            ),
-            params,
+    return (
+        "(SELECT coalesce(json_agg(p.v ORDER BY p.occurred_start, p.assertion_id), '[]')::text "
+        f"FROM (SELECT {page_row_sql('r')} AS v, r.occurred_start, r.assertion_id "
+        f"FROM {table} r WHERE {' AND '.join(where)} "
+        "ORDER BY r.occurred_start, r.assertion_id LIMIT :limit) p)"
+    )
+
+
+# The timeline's own events as the store held them at recorded_at: [type, schema, data, position]
+_HEAD_EVENTS = (
+    "(SELECT json_agg(json_build_array(e.type, e.schema_version, e.data, e.position) "
+    "ORDER BY e.version)::text FROM events e WHERE e.stream_type = 'timeline' "
+    "AND e.stream_id = :slug AND e.recorded_at <= :recorded_at)"
+)
+_head_events_decoder = msgspec.json.Decoder(list[tuple[str, int, msgspec.Raw, int]])
+
+
+def _head_at(head_events: str | None) -> _TimelineHead | None:
+    """The timeline folded from its events held at recorded_at; None when it had none."""
+    if head_events is None:
+        return None
+    decoded = _head_events_decoder.decode(head_events)
+    events = (cast(TimelineEvent, decode_data(t, v, bytes(data))) for t, v, data, _ in decoded)
+    state = timeline_domain.fold(events)
+    if state is None:
+        return None
+    return _TimelineHead(
+        slug=state.slug,
+        title=state.title,
+        description=state.description,
+        region=state.region,
+        version=state.version,
+        last_position=max(position for *_, position in decoded),
+    )
+
+
+async def get_timeline(
+    conn: AsyncConnection,
+    slug: str,
+    temporal: Temporal = NOW,
+    filters: TimelineFilters = NO_FILTERS,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> TimelinePage | None:
+    """The timeline and a page of its assertions by occurred_start, as `temporal` asks.
+
+    One statement, so one round trip and one snapshot: the timeline row, the
+    largest position on it, and the page as one JSON array. With recorded_at
+    the timeline itself is folded from its events held then. None when the
+    timeline does not exist (or did not, at recorded_at). An assertion absent
+    at known_at (first reported later) is not listed. Raises InvalidPageCursor
+    for a cursor this read did not hand out.
+    """
+    limit = _limit(limit)
+    after = _decode_cursor(cursor, 2) if cursor is not None else None
+    params: dict[str, Any] = {"slug": slug, "limit": limit + 1}
+    page = _page_sql(temporal, filters, after, params)
+    if temporal.recorded_at is None:
+        sql = (
+            "SELECT t.slug, t.title, t.description, t.region, t.version, "
+            "greatest(t.last_position, (SELECT max(a.last_position) FROM projections.assertions a "
+            f"WHERE a.timeline = :slug)) AS last_position, NULL AS head_events, {page} AS page "
+            "FROM projections.timelines t WHERE t.slug = :slug"
         )
-    ).all()
-    views = [assertion_view_of_row(row) for row in rows[:limit]]
+    else:
+        params["recorded_at"] = temporal.recorded_at
+        sql = (
+            "SELECT t.slug, '' AS title, '' AS description, '' AS region, 0 AS version, "
+            "(SELECT max(v.position) FROM projections.revisions v WHERE v.timeline = :slug "
+            "AND v.recorded_from <= :recorded_at) AS last_position, "
+            f"{_HEAD_EVENTS} AS head_events, {page} AS page "
+            "FROM projections.timelines t WHERE t.slug = :slug"
+        )
+    row = (await conn.execute(_sql(sql), params)).first()
+    if row is None:
+        return None
+    if temporal.recorded_at is None:
+        head: _TimelineHead | None = _TimelineHead(
+            **{k: v for k, v in row._mapping.items() if k not in ("head_events", "page")}
+        )
+    else:
+        head = _head_at(row.head_events)
+    if head is None:
+        return None
+    views = decode_page(row.page)
     next_cursor = None
-    if len(rows) > limit:
+    if len(views) > limit:
+        del views[limit:]
         last = views[-1]
         next_cursor = _encode_cursor(last.occurred_start.isoformat(), last.id)
     return TimelinePage(
@@ -273,7 +337,7 @@ async def get_timeline(
         version=head.version,
         assertions=views,
         next_cursor=next_cursor,
-        last_position=await _timeline_last_position(conn, head, temporal.recorded_at),
+        last_position=max(head.last_position, row.last_position or 0),
     )
 
 
@@ -292,7 +356,7 @@ async def get_assertion(
     where += _occurred_window(temporal, params, "r")
     row = (
         await conn.execute(
-            text(
+            _sql(
                 "SELECT r.state::text AS state, r.last_position, r.recorded_at "
                 f"FROM {table} r WHERE {' AND '.join(where)}"
             ),

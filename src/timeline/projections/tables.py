@@ -17,6 +17,8 @@ from sqlalchemy import (
     Index,
     Table,
     Text,
+    func,
+    literal_column,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
@@ -138,6 +140,8 @@ build = Table(
     schema=SCHEMA,
 )
 
+_INFINITY = literal_column("'infinity'::timestamptz")
+
 DEFERRED_INDEXES = (
     Index(
         "assertions_timeline_page_idx",
@@ -148,11 +152,27 @@ DEFERRED_INDEXES = (
     Index("assertions_timeline_position_idx", assertions.c.timeline, assertions.c.last_position),
     Index("assertions_cited_sources_idx", assertions.c.cited_sources, postgresql_using="gin"),
     Index("assertions_search_idx", assertions.c.search, postgresql_using="gin"),
+    # Keyset pages of revisions (migration 0003). The interval columns follow the
+    # page order so the temporal terms of projections.reads are checked in the
+    # index and only the matching rows are fetched: known_at on the rows held now
+    # (partial), recorded_at on every row.
     Index(
-        "revisions_timeline_page_idx",
+        "revisions_live_page_idx",
         revisions.c.timeline,
         revisions.c.occurred_start,
         revisions.c.assertion_id,
+        revisions.c.known_from,
+        func.coalesce(revisions.c.known_to, _INFINITY),
+        postgresql_where=revisions.c.recorded_to.is_(None),
+    ),
+    Index(
+        "revisions_held_page_idx",
+        revisions.c.timeline,
+        revisions.c.occurred_start,
+        revisions.c.assertion_id,
+        revisions.c.recorded_from,
+        func.coalesce(revisions.c.recorded_to, _INFINITY),
+        revisions.c.known_from,
     ),
     Index("revisions_timeline_reported_idx", revisions.c.timeline, revisions.c.reported_at),
 )
