@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 # A session idle inside a transaction holds the feed's horizon back; cut it off.
 IDLE_IN_TRANSACTION_TIMEOUT = "60s"
@@ -39,3 +40,28 @@ def create_engine(url: str, *, pool_size: int = 10, application: str = "timeline
             }
         },
     )
+
+
+async def driver_in_transaction(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, inside the caller's transaction.
+
+    SQLAlchemy begins a transaction lazily: both its own (autobegin, at the first
+    execute) and the driver's (BEGIN, sent by its asyncpg adapter before the first
+    statement). A statement sent straight to the driver before either would
+    commit on its own, so both are started here first, the same way SQLAlchemy
+    would. Only a connection the caller set to AUTOCOMMIT stays out of one.
+    """
+    if not conn.in_transaction():
+        await conn.begin()
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    if not driver.is_in_transaction():
+        start = getattr(raw.dbapi_connection, "_start_transaction", None)
+        if start is not None:
+            # The adapter's own BEGIN: it honours the isolation level, read-only and
+            # deferrable settings, and the adapter then commits and rolls it back.
+            await start()
+        else:  # another adapter version: let SQLAlchemy begin, one more round trip
+            await conn.exec_driver_sql("SELECT 1")
+    return driver
