@@ -238,10 +238,12 @@ def _page_sql(
             raise InvalidPageCursor("not a page cursor of this list") from None
         params["after_id"] = after[1]
         where.append("(r.occurred_start, r.assertion_id) > (:after_start, :after_id)")
+    # The JSON is made outside the LIMIT, so only the rows of the page are
+    # serialised whatever plan finds them (a sort would otherwise build it for all).
     return (
-        "(SELECT coalesce(json_agg(p.v ORDER BY p.occurred_start, p.assertion_id), '[]')::text "
-        f"FROM (SELECT {page_row_sql('r')} AS v, r.occurred_start, r.assertion_id "
-        f"FROM {table} r WHERE {' AND '.join(where)} "
+        f"(SELECT coalesce(json_agg({page_row_sql('p')} ORDER BY p.occurred_start, "
+        "p.assertion_id), '[]')::text FROM (SELECT r.state, r.recorded_at, r.last_position, "
+        f"r.occurred_start, r.assertion_id FROM {table} r WHERE {' AND '.join(where)} "
         "ORDER BY r.occurred_start, r.assertion_id LIMIT :limit) p)"
     )
 
