@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any, cast
 
@@ -96,7 +97,8 @@ async def _answers(
     return out
 
 
-@settings(max_examples=8)
+# TIMELINE_PROPERTY_EXAMPLES=200 for a long local run
+@settings(max_examples=int(os.environ.get("TIMELINE_PROPERTY_EXAMPLES", "8")))
 @given(
     script=st.lists(ops, min_size=1, max_size=8), probe_days=st.lists(days, min_size=2, max_size=4)
 )

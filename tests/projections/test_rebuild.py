@@ -12,6 +12,7 @@ from tests.projections.world import World, at, killed
 from timeline.commands.writer import Writer
 from timeline.projections import rebuild as rebuild_module
 from timeline.projections.rebuild import BUILD_SCHEMA, rebuild
+from timeline.projections.update import RowCache
 
 
 async def _busy_world(writer: Writer) -> World:
@@ -50,13 +51,14 @@ async def test_a_rebuild_resumes_after_a_crash_from_its_last_batch(
     await _busy_world(rebuild_writer)
     before = await snapshot(rebuild_engine)
     # a run that died after two batches: the build schema holds them and its cursor
-    cursor = await rebuild_module._prepare(rebuild_engine)
+    build = await rebuild_module._prepare(rebuild_engine)
+    assert build.stream is not None
+    stream, cache = build.stream, RowCache()
     for _ in range(2):
         async with rebuild_engine.begin() as conn:
-            cursor_pair, _n, _last = await rebuild_module._apply_batch(
-                conn, cursor[:2], 4, horizon=True
+            stream, _n, _last = await rebuild_module._load_batch(
+                conn, build.feed[0], stream, 4, cache
             )
-            cursor = (*cursor_pair, True)
 
     result = await rebuild(rebuild_engine, batch_size=4)
 

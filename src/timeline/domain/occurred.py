@@ -6,6 +6,7 @@ frozen value with `start <= end` dates used to sort and filter.
 
 from __future__ import annotations
 
+import calendar
 import time
 from datetime import date
 from functools import lru_cache
@@ -38,9 +39,33 @@ def _to_date(value: time.struct_time) -> date:
     return date(value.tm_year, value.tm_mon, value.tm_mday)
 
 
+def _calendar_bounds(text: str) -> tuple[date, date] | None:
+    """Bounds of a plain YYYY, YYYY-MM or YYYY-MM-DD, without the parser; None for other forms."""
+    parts = text.split("-")
+    if not 1 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    if len(parts[0]) != 4 or any(len(p) != 2 for p in parts[1:]):
+        return None
+    try:
+        if len(parts) == 3:
+            day = date.fromisoformat(text)
+            return day, day
+        year = int(parts[0])
+        if len(parts) == 2:
+            month = int(parts[1])  # 21-24 are EDTF seasons: left to the parser
+            last = calendar.monthrange(year, month)[1]
+            return date(year, month, 1), date(year, month, last)
+        return date(year, 1, 1), date(year, 12, 31)
+    except ValueError:
+        return None  # the parser has the last word
+
+
 @lru_cache(maxsize=16384)
 def _bounds(text: str) -> tuple[date, date]:
     """The EDTF parser takes tens of milliseconds a call; dates repeat, so remember them."""
+    plain = _calendar_bounds(text)
+    if plain is not None:
+        return plain
     parsed = edtf.parse_edtf(text)
     return _to_date(parsed.lower_strict()), _to_date(parsed.upper_strict())
 

@@ -15,6 +15,7 @@ import msgspec
 from timeline.domain.assertions import Assertion, Change, diff, evolve, knowledge_order
 from timeline.domain.events import (
     AssertionEvent,
+    AssertionRecorded,
     AssertionRetracted,
     AssertionRevised,
     CitedSourceWithdrawn,
@@ -105,3 +106,32 @@ def revisions(steps: Iterable[Step]) -> list[Revision]:
         )
         state = new
     return out
+
+
+def follows(last: Revision, step: Step) -> bool:
+    """Whether `step` sorts after `last`, the latest row, in knowledge order."""
+    if isinstance(step.event, AssertionRecorded):
+        return False
+    if isinstance(last.step.event, AssertionRecorded):
+        return True
+    return (step.event.reported_at, step.version) > (last.step.event.reported_at, last.version)
+
+
+def extend(last: Revision, step: Step) -> tuple[Revision, Revision]:
+    """`last` with its interval cut, and the row `step` adds after it: what `revisions` gives.
+
+    Only for a step that `follows` the last row; the rows before it stay as they are.
+    """
+    first_reported = last.state.first_reported_at
+    known_from = max(step.event.reported_at, first_reported)
+    state = evolve(last.state, step.event, step.version)
+    new = Revision(
+        step=step,
+        state=state,
+        changes=diff(last.state, state),
+        known_from=known_from,
+        known_to=None,
+        last_position=max(last.last_position, step.position),
+        recorded_at=max(last.recorded_at, step.recorded_at),
+    )
+    return msgspec.structs.replace(last, known_to=known_from), new

@@ -1,20 +1,32 @@
 """Rebuild: replay the whole log into a fresh schema and swap it in while reads go on.
 
-1. Tables are made in `projections_build` (primary keys only) and the log is
-   applied to them in feed order — by (writing transaction, position), up to
-   the visibility horizon — with the very `apply` the write path runs, through
-   `schema_translate_map`. Each batch commits with its cursor in
-   `projections_build.build`, so a crash resumes from the last batch and the
-   feed horizon is never held back for long.
-2. The secondary indexes are made once, after the bulk load.
-3. One short transaction takes `LOCK TABLE events IN EXCLUSIVE MODE`, which
-   waits for appends in flight and blocks new ones (reads go on), applies the
-   last events, and swaps the schemas by renaming them. The old schema is
+1. Tables are made in `projections_build` (primary keys only). The horizon H
+   (the oldest transaction still running, `pg_snapshot_xmin`) is fixed: every
+   event written by a transaction older than H is committed, and no new one can
+   appear. Those events are loaded stream by stream (ordered by stream, then
+   version), so each stream is folded once and its rows are written once, by COPY.
+2. The events of transactions from H on are applied in feed order — by
+   (writing transaction, position), up to the moving horizon — with the very
+   `apply` the write path runs. (A stream met in step 1 with a version missing,
+   because that version's transaction is newer than H, reads it from the log; the
+   feed meets it again later and skips it.)
+   Each batch of either step commits with its cursor in `projections_build`, so a
+   crash resumes from the last batch and the feed horizon is never held back for long.
+3. The secondary indexes are made once, after the bulk load: those of the live
+   schema (which a migration may have added) and those of `tables.py`.
+4. One short transaction takes `LOCK TABLE events IN EXCLUSIVE MODE`, which
+   waits for appends in flight and blocks new ones (reads go on), and applies
+   the rest of the feed with no horizon: once the lock is held every append
+   has committed, and a horizon held back by any transaction on the server,
+   in any database, must not hide them. It checks that every event of the log
+   was applied, and swaps the schemas by renaming them. The old schema is
    dropped after the commit.
 
 Until the swap, the live `projections` schema is untouched, so a crash at any
 point leaves no half-built table in use. Two rebuilds never run at once (an
-advisory lock).
+advisory lock). Connections keep working across the swap: PostgreSQL re-plans
+a prepared statement when a schema is renamed, so a cached
+`SELECT ... FROM projections.assertions` reads the new table.
 """
 
 from __future__ import annotations
@@ -39,15 +51,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from timeline.projections import tables
-from timeline.projections.update import apply_events
+from timeline.projections.update import RowCache, apply_events
 from timeline.store.read import COLUMNS, row_to_recorded
 
 BUILD_SCHEMA = "projections_build"
 OLD_SCHEMA = "projections_old"
+# Where step 1 (stream order) is: dropped when it is done, so never swapped in.
+LOADING = f"{BUILD_SCHEMA}.loading"
 _LOCK = 7261602
 _TABLES = (tables.timelines, tables.sources, tables.assertions, tables.revisions, tables.build)
 
 Progress_ = Callable[[int, int], None]
+Feed = tuple[int, int]  # (transaction id, position)
+StreamKey = tuple[str, str, int]  # (stream type, stream id, version)
 
 
 class RebuildResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +73,19 @@ class RebuildResult(msgspec.Struct, frozen=True, kw_only=True):
     last_position: int
     resumed: bool
     seconds: float
+
+
+class RebuildIncomplete(RuntimeError):
+    """The rebuilt tables do not hold every event of the log; nothing was swapped in."""
+
+
+class _Build(msgspec.Struct, kw_only=True):
+    """Where a build is: the feed cursor, and the stream cursor while step 1 runs."""
+
+    feed: Feed
+    stream: StreamKey | None
+    done: int
+    resumed: bool
 
 
 async def _translated(conn: AsyncConnection) -> AsyncConnection:
@@ -69,34 +98,102 @@ async def _schema_exists(conn: AsyncConnection, name: str) -> bool:
     return await conn.scalar(sql, {"name": name}) is not None
 
 
-async def _prepare(engine: AsyncEngine) -> tuple[int, int, bool]:
-    """The build schema ready to load into: (tx_id, position) to resume after, and resumed?"""
+async def _resume(conn: AsyncConnection) -> _Build | None:
+    """The state of a build a previous run left, if it can go on."""
+    row = (
+        await conn.execute(
+            text(
+                f"SELECT feed_tx_id, feed_position, events FROM {BUILD_SCHEMA}.build "
+                "WHERE name = 'rebuild' AND state = 'building'"
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    stream: StreamKey | None = None
+    if await conn.scalar(text(f"SELECT to_regclass('{LOADING}') IS NOT NULL")):
+        at = (
+            await conn.execute(text(f"SELECT stream_type, stream_id, version FROM {LOADING}"))
+        ).one()
+        stream = (at.stream_type, at.stream_id, int(at.version))
+    return _Build(
+        feed=(int(row.feed_tx_id), int(row.feed_position)),
+        stream=stream,
+        done=int(row.events),
+        resumed=True,
+    )
+
+
+async def _prepare(engine: AsyncEngine) -> _Build:
+    """The build schema ready to load into, fresh or as a previous run left it."""
     async with engine.begin() as conn:
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {OLD_SCHEMA} CASCADE"))
         if await _schema_exists(conn, BUILD_SCHEMA):
-            row = (
-                await conn.execute(
-                    text(
-                        f"SELECT feed_tx_id, feed_position FROM {BUILD_SCHEMA}.build "
-                        "WHERE name = 'rebuild' AND state = 'building'"
-                    )
-                )
-            ).first()
-            if row is not None:
-                return int(row.feed_tx_id), int(row.feed_position), True
+            build = await _resume(conn)
+            if build is not None:
+                return build
             await conn.execute(text(f"DROP SCHEMA {BUILD_SCHEMA} CASCADE"))
         await conn.execute(text(f"CREATE SCHEMA {BUILD_SCHEMA}"))
-        build = await _translated(conn)
+        translated = await _translated(conn)
         for table in _TABLES:
-            await build.execute(CreateTable(table))
+            await translated.execute(CreateTable(table))
+        # Step 1 covers the transactions older than the horizon; the feed goes on from it.
+        horizon = int(
+            await conn.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")) or 0
+        )
         await conn.execute(
             text(
                 f"INSERT INTO {BUILD_SCHEMA}.build "
                 "(name, feed_tx_id, feed_position, events, state, updated_at) "
-                "VALUES ('rebuild', 0, 0, 0, 'building', now())"
-            )
+                "VALUES ('rebuild', :tx, 0, 0, 'building', now())"
+            ),
+            {"tx": horizon},
         )
-    return 0, 0, False
+        await conn.execute(
+            text(f"CREATE TABLE {LOADING} (stream_type text, stream_id text, version bigint)")
+        )
+        await conn.execute(text(f"INSERT INTO {LOADING} VALUES ('', '', 0)"))
+    return _Build(feed=(horizon, 0), stream=("", "", 0), done=0, resumed=False)
+
+
+_STREAM_BATCH = text(
+    f"SELECT {COLUMNS} FROM events "
+    "WHERE tx_id < CAST(CAST(:horizon AS text) AS xid8) "
+    "AND (stream_type, stream_id, version) > (:stream_type, :stream_id, :version) "
+    "ORDER BY stream_type, stream_id, version LIMIT :limit"
+)
+
+
+async def _load_batch(
+    conn: AsyncConnection, horizon: int, after: StreamKey, limit: int, cache: RowCache
+) -> tuple[StreamKey, int, int]:
+    """Apply the next events older than `horizon` in stream order: (cursor, applied, last pos)."""
+    params = {"stream_type": after[0], "stream_id": after[1], "version": after[2]}
+    rows = (
+        await conn.execute(_STREAM_BATCH, {"horizon": str(horizon), "limit": limit, **params})
+    ).all()
+    if not rows:
+        return after, 0, 0
+    recorded = [row_to_recorded(row) for row in rows]
+    await apply_events(await _translated(conn), recorded, cache=cache)
+    last = recorded[-1]
+    cursor = (last.stream_type, last.stream_id, last.version)
+    await conn.execute(
+        text(f"UPDATE {LOADING} SET stream_type = :t, stream_id = :i, version = :v"),
+        {"t": cursor[0], "i": cursor[1], "v": cursor[2]},
+    )
+    await _count(conn, len(recorded))
+    return cursor, len(recorded), max(r.position for r in recorded)
+
+
+async def _count(conn: AsyncConnection, n: int) -> None:
+    await conn.execute(
+        text(
+            f"UPDATE {BUILD_SCHEMA}.build SET events = events + :n, updated_at = now() "
+            "WHERE name = 'rebuild'"
+        ),
+        {"n": n},
+    )
 
 
 def _batch_sql(horizon: bool) -> Any:
@@ -109,8 +206,13 @@ def _batch_sql(horizon: bool) -> Any:
 
 
 async def _apply_batch(
-    conn: AsyncConnection, after: tuple[int, int], limit: int, *, horizon: bool
-) -> tuple[tuple[int, int], int, int]:
+    conn: AsyncConnection,
+    after: Feed,
+    limit: int,
+    *,
+    horizon: bool,
+    cache: RowCache | None = None,
+) -> tuple[Feed, int, int]:
     """Apply the next events in feed order: (new cursor, events applied, last position)."""
     rows = (
         await conn.execute(
@@ -120,23 +222,44 @@ async def _apply_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply_events(await _translated(conn), recorded)
+    await apply_events(await _translated(conn), recorded, cache=cache)
     cursor = (recorded[-1].tx_id, recorded[-1].position)
     await conn.execute(
         text(
-            f"UPDATE {BUILD_SCHEMA}.build SET feed_tx_id = :tx, feed_position = :pos, "
-            "events = events + :n, updated_at = now() WHERE name = 'rebuild'"
+            f"UPDATE {BUILD_SCHEMA}.build SET feed_tx_id = :tx, feed_position = :pos "
+            "WHERE name = 'rebuild'"
         ),
-        {"tx": cursor[0], "pos": cursor[1], "n": len(recorded)},
+        {"tx": cursor[0], "pos": cursor[1]},
     )
+    await _count(conn, len(recorded))
     return cursor, len(recorded), max(r.position for r in recorded)
 
 
+_LIVE_INDEXES = text(
+    "SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition "
+    "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+    "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+    "WHERE n.nspname = :schema AND NOT x.indisprimary ORDER BY i.relname"
+)
+
+
 async def _create_indexes(engine: AsyncEngine) -> None:
+    """The live schema's secondary indexes and those of tables.py, made after the load."""
     async with engine.begin() as conn:
-        build = await _translated(conn)
+        live = (await conn.execute(_LIVE_INDEXES, {"schema": tables.SCHEMA})).all()
+        made = (await conn.execute(_LIVE_INDEXES, {"schema": BUILD_SCHEMA})).all()
+        have = {row.name for row in made}
+        for row in live:
+            if row.name in have:
+                continue  # a resumed run that died while making them
+            on_live = f" ON {tables.SCHEMA}."
+            assert on_live in row.definition, row.definition
+            await conn.execute(text(row.definition.replace(on_live, f" ON {BUILD_SCHEMA}.", 1)))
+            have.add(row.name)
+        translated = await _translated(conn)
         for index in tables.DEFERRED_INDEXES:
-            await build.execute(CreateIndex(index, if_not_exists=True))
+            if index.name not in have:
+                await translated.execute(CreateIndex(index, if_not_exists=True))
         for table in _TABLES:
             await conn.execute(text(f"ANALYZE {BUILD_SCHEMA}.{table.name}"))
 
@@ -156,21 +279,43 @@ async def rebuild(
             await lock.commit()
 
 
+class _Run:
+    """A rebuild's counters and its progress callback."""
+
+    def __init__(self, done: int, total: int, progress: Progress_ | None) -> None:
+        self.applied, self.done, self.total, self.last_position = 0, done, total, 0
+        self.progress = progress
+
+    def add(self, n: int, last: int) -> None:
+        self.applied, self.done = self.applied + n, self.done + n
+        self.last_position = max(self.last_position, last)
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done))
+
+
 async def _rebuild_locked(
     engine: AsyncEngine, batch_size: int, progress: Progress_ | None, started: float
 ) -> RebuildResult:
-    tx, pos, resumed = await _prepare(engine)
+    build = await _prepare(engine)
     async with engine.connect() as conn:
         total = int(await conn.scalar(text("SELECT count(*) FROM events")) or 0)
-        done = int(await conn.scalar(text(f"SELECT events FROM {BUILD_SCHEMA}.build")) or 0)
-    applied, last_position = 0, 0
-    cursor = (tx, pos)
+    run = _Run(build.done, total, progress)
+    cache = RowCache()
+    stream = build.stream
+    while stream is not None:
+        async with engine.begin() as conn:
+            stream, n, last = await _load_batch(conn, build.feed[0], stream, batch_size, cache)
+            run.add(n, last)
+            if n < batch_size:
+                await conn.execute(text(f"DROP TABLE {LOADING}"))
+                stream = None
+    cursor = build.feed
     while True:
         async with engine.begin() as conn:
-            cursor, n, last = await _apply_batch(conn, cursor, batch_size, horizon=True)
-        applied, done, last_position = applied + n, done + n, max(last_position, last)
-        if progress is not None:
-            progress(done, max(total, done))
+            cursor, n, last = await _apply_batch(
+                conn, cursor, batch_size, horizon=True, cache=cache
+            )
+        run.add(n, last)
         if n < batch_size:
             break
     await _create_indexes(engine)
@@ -178,10 +323,13 @@ async def _rebuild_locked(
         # Appends wait from here to the commit; reads of the projections go on.
         await conn.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
         while True:
-            cursor, n, last = await _apply_batch(conn, cursor, batch_size, horizon=False)
-            applied, done, last_position = applied + n, done + n, max(last_position, last)
+            cursor, n, last = await _apply_batch(
+                conn, cursor, batch_size, horizon=False, cache=cache
+            )
+            run.add(n, last)
             if n < batch_size:
                 break
+        await _check_complete(conn)
         await conn.execute(
             text(f"UPDATE {BUILD_SCHEMA}.build SET state = 'live', updated_at = now()")
         )
@@ -190,13 +338,23 @@ async def _rebuild_locked(
     async with engine.begin() as conn:
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {OLD_SCHEMA} CASCADE"))
     if progress is not None:
-        progress(done, done)
+        progress(run.done, run.done)
     return RebuildResult(
-        events=applied,
-        last_position=last_position,
-        resumed=resumed,
+        events=run.applied,
+        last_position=run.last_position,
+        resumed=build.resumed,
         seconds=time.perf_counter() - started,
     )
+
+
+async def _check_complete(conn: AsyncConnection) -> None:
+    """Every event of the log went through the build once (appends are locked out)."""
+    in_log = int(await conn.scalar(text("SELECT count(*) FROM events")) or 0)
+    built = int(await conn.scalar(text(f"SELECT events FROM {BUILD_SCHEMA}.build")) or 0)
+    if built != in_log:
+        raise RebuildIncomplete(
+            f"the build read {built} events but the log holds {in_log}; nothing was swapped in"
+        )
 
 
 class _RateColumn(ProgressColumn):

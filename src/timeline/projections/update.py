@@ -13,7 +13,7 @@ known_to cut by an event at the end of knowledge order is cut in place.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import Text, and_, bindparam, select, update
+from sqlalchemy import Table, Text, and_, bindparam, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,7 +37,15 @@ from timeline.domain.events import (
     TimelineOpened,
     TimelineRetitled,
 )
-from timeline.projections.history import Revision, Step, citations_of, reason_of, revisions
+from timeline.projections.history import (
+    Revision,
+    Step,
+    citations_of,
+    extend,
+    follows,
+    reason_of,
+    revisions,
+)
 from timeline.projections.tables import assertions, sources, timelines
 from timeline.projections.tables import revisions as revisions_table
 from timeline.store.codec import RecordedEvent, decode_data, encode_data
@@ -242,6 +250,15 @@ def _advance(rows: dict[int, _Row], step: Step, closed: list[_Row]) -> None:
     for row in rows.values():
         # recorded time never runs backwards within a stream (see docs/projections.md)
         at = max(at, row.recorded_from, row.known_cut_at or row.recorded_from)
+    last = next((row for row in rows.values() if row.rev.known_to is None), None)
+    if last is not None and step.version not in rows and follows(last.rev, step):
+        # The common case, an event at the end of knowledge order: only the last
+        # row's open interval is cut, so fold one step instead of the whole stream.
+        last.rev, added = extend(last.rev, step)
+        last.known_cut_at = at
+        last.dirty = True
+        rows[step.version] = _Row(added, at)
+        return
     history = [row.rev.step for row in rows.values() if row.rev.version != step.version]
     for rev in revisions([*history, step]):
         old = rows.get(rev.version)
@@ -355,16 +372,45 @@ _UPSERT_ASSERTIONS = _upsert.on_conflict_do_update(
 )
 
 
-async def _apply_assertions(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+class RowCache:
+    """The live revision rows of the streams a rebuild applied last, kept between its batches.
+
+    Sound only while nothing else writes the tables it mirrors (a rebuild's own
+    build schema), and only as long as each batch commits: a rebuild that fails
+    drops it with everything else. Holds at most `streams` streams.
+    """
+
+    def __init__(self, streams: int = 20_000) -> None:
+        self.streams = streams
+        self._rows: OrderedDict[str, dict[int, _Row]] = OrderedDict()
+
+    def take(self, ids: Iterable[str]) -> dict[str, dict[int, _Row]]:
+        return {i: rows for i in ids if (rows := self._rows.pop(i, None)) is not None}
+
+    def keep(self, assertion_id: str, rows: dict[int, _Row]) -> None:
+        for row in rows.values():
+            row.in_db, row.dirty = True, False
+        self._rows[assertion_id] = rows
+        while len(self._rows) > self.streams:
+            self._rows.popitem(last=False)
+
+
+async def _apply_assertions(
+    conn: AsyncConnection, recorded: Sequence[RecordedEvent], cache: RowCache | None
+) -> None:
     streams: dict[str, list[RecordedEvent]] = defaultdict(list)
     for r in recorded:
         streams[r.stream_id].append(r)
-    live = await _load_live(conn, list(streams))
+    cached = cache.take(streams) if cache is not None else {}
+    live = await _load_live(conn, [i for i in streams if i not in cached])
+    live.update(cached)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     currents: list[dict[str, Any]] = []
+    firsts: list[dict[str, Any]] = []  # assertions that have no row yet
     for assertion_id, new in streams.items():
         rows = live[assertion_id]
+        into = currents if rows else firsts
         have = max(rows, default=0)
         steps = [step_of(r) for r in sorted(new, key=lambda r: r.version) if r.version > have]
         if not steps:
@@ -392,17 +438,56 @@ async def _apply_assertions(conn: AsyncConnection, recorded: Sequence[RecordedEv
                     }
                 )
         current = next(row.rev for row in rows.values() if row.rev.known_to is None)
-        currents.append({"assertion_id": assertion_id, **_state_row(current)})
+        into.append({"assertion_id": assertion_id, **_state_row(current)})
+        if cache is not None:
+            cache.keep(assertion_id, rows)
     if updates:
         await conn.execute(_UPDATE_REVISIONS, updates)
     if inserts:
-        await conn.execute(_INSERT_REVISIONS, inserts)
+        await _insert(conn, revisions_table, inserts, _INSERT_REVISIONS)
+    if firsts:
+        await _insert(conn, assertions, firsts, _UPSERT_ASSERTIONS)
     if currents:
         await conn.execute(_UPSERT_ASSERTIONS, currents)
 
 
-async def apply_events(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
-    """Change every read model for `recorded`, in the caller's transaction."""
+# Below this many rows an INSERT is cheaper than setting up a COPY.
+COPY_THRESHOLD = 64
+
+
+async def _insert(
+    conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], statement: Any
+) -> None:
+    """Insert new rows with `statement`, or by COPY when there are many (a rebuild's batches)."""
+    if len(rows) < COPY_THRESHOLD:
+        await conn.execute(statement, rows)
+        return
+    assert conn.sync_connection is not None
+    options = conn.sync_connection.get_execution_options()
+    translate = options.get("schema_translate_map") or {}
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    if not driver.is_in_transaction():
+        # SQLAlchemy opens its transaction lazily, at the first statement: open it
+        # now, or the COPY would commit on its own.
+        await conn.exec_driver_sql("SELECT 1")
+    columns = [c.name for c in table.columns if c.computed is None]
+    await driver.copy_records_to_table(
+        table.name,
+        schema_name=translate.get(table.schema, table.schema),
+        columns=columns,
+        records=[tuple(row[name] for name in columns) for row in rows],
+    )
+
+
+async def apply_events(
+    conn: AsyncConnection, recorded: Sequence[RecordedEvent], *, cache: RowCache | None = None
+) -> None:
+    """Change every read model for `recorded`, in the caller's transaction.
+
+    A rebuild passes its `cache` of the rows it wrote, so it does not read them back.
+    """
     ordered = sorted(recorded, key=lambda r: r.position)
     for r in ordered:
         if r.stream_type == "timeline":
@@ -410,7 +495,7 @@ async def apply_events(conn: AsyncConnection, recorded: Sequence[RecordedEvent])
         elif r.stream_type == "source":
             await _apply_source(conn, r)
     # assertion rows depend on nothing but their own stream
-    await _apply_assertions(conn, [r for r in ordered if r.stream_type == "assertion"])
+    await _apply_assertions(conn, [r for r in ordered if r.stream_type == "assertion"], cache)
 
 
 async def assertions_citing(conn: AsyncConnection, source_id: str) -> list[str]:
