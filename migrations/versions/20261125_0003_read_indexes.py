@@ -6,7 +6,9 @@ temporal terms of projections.reads are tested inside the index, so only the
 one revision row per assertion that answers is fetched from the heap, however
 many versions an assertion has. The partial index serves known_at over the
 rows held now; the full one serves recorded_at and replaces the plain page
-index, which it covers. `timeline rebuild` makes the same indexes
+index, which it covers. A third gives the largest position on a timeline as
+held at recorded_at (the page's ETag input) without reading every revision of
+the timeline. `timeline rebuild` makes the same indexes
 (projections.tables.DEFERRED_INDEXES).
 
 Revision ID: 0003
@@ -35,6 +37,10 @@ def upgrade() -> None:
         "(timeline, occurred_start, assertion_id, recorded_from, "
         "coalesce(recorded_to, 'infinity'::timestamptz), known_from)"
     )
+    op.execute(
+        "CREATE INDEX IF NOT EXISTS revisions_timeline_position_idx ON projections.revisions "
+        "(timeline, position, recorded_from)"
+    )
     op.execute("DROP INDEX IF EXISTS projections.revisions_timeline_page_idx")
     op.execute("ANALYZE projections.revisions")
 
@@ -44,5 +50,6 @@ def downgrade() -> None:
         "CREATE INDEX IF NOT EXISTS revisions_timeline_page_idx ON projections.revisions "
         "(timeline, occurred_start, assertion_id)"
     )
+    op.execute("DROP INDEX IF EXISTS projections.revisions_timeline_position_idx")
     op.execute("DROP INDEX IF EXISTS projections.revisions_held_page_idx")
     op.execute("DROP INDEX IF EXISTS projections.revisions_live_page_idx")

@@ -175,4 +175,12 @@ DEFERRED_INDEXES = (
         revisions.c.known_from,
     ),
     Index("revisions_timeline_reported_idx", revisions.c.timeline, revisions.c.reported_at),
+    # The largest position on a timeline as held at recorded_at: a backward
+    # index-only scan that tests recorded_from in the index (migration 0003).
+    Index(
+        "revisions_timeline_position_idx",
+        revisions.c.timeline,
+        revisions.c.position,
+        revisions.c.recorded_from,
+    ),
 )
