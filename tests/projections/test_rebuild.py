@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import asyncpg
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,8 +14,11 @@ from tests.projections.snapshot import snapshot
 from tests.projections.world import World, at, killed
 from timeline.commands.writer import Writer
 from timeline.projections import rebuild as rebuild_module
-from timeline.projections.rebuild import BUILD_SCHEMA, rebuild
+from timeline.projections.reads import get_assertion
+from timeline.projections.rebuild import BUILD_SCHEMA, RebuildIncomplete, rebuild
+from timeline.projections.temporal import Temporal
 from timeline.projections.update import RowCache
+from timeline.store.engine import asyncpg_dsn, create_engine
 
 
 async def _busy_world(writer: Writer) -> World:
@@ -99,3 +105,92 @@ async def test_a_rebuild_while_writers_append_loses_nothing(
             {"ids": ids},
         )
     assert versions == 4 * 7
+
+
+async def test_a_rebuild_takes_every_committed_event_while_another_database_holds_the_horizon(
+    rebuild_engine: AsyncEngine, rebuild_writer: Writer, postgres_server: str
+) -> None:
+    world = await World(rebuild_writer).open()
+    a = await world.record(at(5), quantities=killed(200))
+    # A transaction with an xid in another database of the cluster holds
+    # pg_snapshot_xmin back for every database: what is written after it is
+    # committed, but never below the horizon until it ends.
+    holder = await asyncpg.connect(asyncpg_dsn(postgres_server))
+    try:
+        await holder.execute("BEGIN")
+        await holder.fetchval("SELECT pg_current_xact_id()")
+        await world.revise(a, at(9), quantities=killed(250))
+        b = await world.record(at(6), summary="Shelling of Stepanakert")
+        await world.stance(b, at(7), "denies")
+        before = await snapshot(rebuild_engine)
+
+        result = await rebuild(rebuild_engine, batch_size=2)
+
+        assert await snapshot(rebuild_engine) == before
+    finally:
+        await holder.close()
+    async with rebuild_engine.connect() as conn:
+        in_log = await conn.scalar(text("SELECT count(*) FROM events"))
+        built = await conn.scalar(text("SELECT events FROM projections.build"))
+    assert built == in_log
+    assert result.events == in_log
+
+
+async def test_pooled_connections_read_the_new_tables_after_a_swap(
+    rebuild_url: str, rebuild_writer: Writer
+) -> None:
+    # One connection each: every statement below runs prepared and cached on it.
+    reader = create_engine(rebuild_url, pool_size=1)
+    builder = create_engine(rebuild_url, pool_size=1)
+    try:
+        world = await World(rebuild_writer).open()
+        a = await world.record(at(5), quantities=killed(200))
+        async with reader.connect() as conn:
+            view = await get_assertion(conn, a, Temporal())
+            assert view is not None
+            assert view.version == 1
+        await rebuild(builder, batch_size=2)
+        await world.revise(a, at(9), quantities=killed(250))
+        # a second rebuild meets its own cached statements for the build schema,
+        # which now names fresh tables
+        await rebuild(builder, batch_size=2)
+        await world.revise(a, at(12), quantities=killed(300))
+
+        async with reader.connect() as conn:
+            view = await get_assertion(conn, a, Temporal())
+            known = await get_assertion(conn, a, Temporal(known_at=at(10)))
+        assert view is not None
+        assert view.version == 3
+        assert known is not None
+        assert known.quantities[0].low == 250
+        before = await snapshot(reader)
+        await rebuild(builder, batch_size=500)
+        assert await snapshot(reader) == before
+    finally:
+        await reader.dispose()
+        await builder.dispose()
+
+
+async def test_a_rebuild_that_misses_an_event_swaps_nothing_in(
+    rebuild_engine: AsyncEngine, rebuild_writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await World(rebuild_writer).open()
+    await world.record(at(5))
+    before = await snapshot(rebuild_engine)
+    real = rebuild_module._apply_batch
+
+    async def loses_an_event(conn: Any, after: Any, limit: int, **kw: Any) -> Any:
+        cursor, n, last = await real(conn, after, limit, **kw)
+        if kw.get("horizon") is False:
+            # under the swap lock: as if one event had been skipped
+            await conn.execute(text(f"UPDATE {BUILD_SCHEMA}.build SET events = events - 1"))
+        return cursor, n, last
+
+    monkeypatch.setattr(rebuild_module, "_apply_batch", loses_an_event)
+    with pytest.raises(RebuildIncomplete):
+        await rebuild(rebuild_engine, batch_size=50)
+    monkeypatch.undo()
+
+    assert await snapshot(rebuild_engine) == before
+    await rebuild(rebuild_engine, batch_size=50)
+    assert await snapshot(rebuild_engine) == before
