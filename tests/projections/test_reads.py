@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.projections.world import World, at, killed
+from timeline.commands import handlers
 from timeline.commands.writer import Writer
+from timeline.domain.commands import RetitleTimeline
 from timeline.domain.values import Citation, Place
 from timeline.projections.reads import (
     get_assertion,
@@ -193,3 +201,75 @@ async def test_a_timeline_page_filters_orders_by_occurred_and_pages_by_cursor(
     summary = next(t for t in listed.timelines if t.slug == world.slug)
     assert summary.assertion_count == len(ids) + 1
     assert summary.last_position == first.last_position
+
+
+@contextlib.asynccontextmanager
+async def _statements(engine: AsyncEngine) -> AsyncIterator[list[str]]:
+    """The SQL statements sent to the database while the block runs."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_timeline_page_is_one_statement_at_every_time_and_matches_its_assertions(
+    engine: AsyncEngine, writer: Writer
+) -> None:
+    world = await World(writer).open()
+    ids = [
+        await world.record(at(5), occurred=f"2020-10-{day:02d}", quantities=killed(day))
+        for day in (3, 1, 2)
+    ]
+    await world.revise(ids[0], at(9), quantities=killed(30), reason="update")
+    await world.stance(ids[1], at(8), "denies")
+    retitled = await handlers.retitle_timeline(
+        writer, RetitleTimeline(slug=world.slug, title="Renamed")
+    )
+    assert retitled.recorded_at is not None
+    before_retitle = retitled.recorded_at - timedelta(microseconds=1)
+
+    probes = [
+        Temporal(),
+        Temporal(known_at=at(8)),
+        Temporal(recorded_at=before_retitle),
+        Temporal(known_at=at(8), recorded_at=before_retitle),
+    ]
+    async with engine.connect() as conn:
+        pages = []
+        for temporal in probes:
+            async with _statements(engine) as sent:
+                pages.append(await get_timeline(conn, world.slug, temporal, limit=2))
+            assert len(sent) == 1, temporal
+        singles = [[await get_assertion(conn, a, t) for a in ids] for t in probes]
+
+    for page, views in zip(pages, singles, strict=True):
+        assert page is not None
+        by_occurred = sorted((v for v in views if v is not None), key=lambda v: v.occurred_start)
+        assert page.assertions == by_occurred[:2]
+        assert page.next_cursor is not None
+    now, known, held, held_known = pages
+    assert [now.title, known.title, held.title, held_known.title] == [
+        "Renamed",
+        "Renamed",
+        "NK 2020",
+        "NK 2020",
+    ]
+    assert (now.version, held.version) == (2, 1)
+    assert held.last_position < now.last_position == known.last_position
+    assert [v.quantities[0].low for v in known.assertions] == [1, 2]
+    assert [v.status for v in known.assertions] == ["contested", "active"]
+
+
+async def test_a_timeline_page_before_the_timeline_was_opened_is_absent(
+    engine: AsyncEngine, writer: Writer
+) -> None:
+    world = await World(writer).open()
+    async with engine.connect() as conn:
+        page = await get_timeline(conn, world.slug, Temporal(recorded_at=at(1)))
+    assert page is None
