@@ -12,8 +12,8 @@ from timeline.commands.errors import StaleVersion
 from timeline.commands.load import (
     assertion_stream,
     load_assertion,
+    load_many,
     load_source,
-    load_sources,
     load_timeline,
     source_stream,
     timeline_stream,
@@ -150,15 +150,28 @@ def _cited(*groups: tuple[Citation, ...]) -> list[str]:
     return [c.source_id for group in groups for c in group]
 
 
+async def _assertion_and_cited(
+    conn: AsyncConnection, assertion_id: str, citations: tuple[Citation, ...]
+) -> tuple[assertions.Assertion | None, dict[str, sources.Source | None]]:
+    """The assertion and the sources cited, read in one round trip."""
+    loaded = await load_many(conn, source_ids=_cited(citations), assertion_ids=[assertion_id])
+    return loaded.assertions[assertion_id], loaded.sources
+
+
 async def record_assertion(
     writer: Writer, cmd: RecordAssertion, ctx: WriteContext = NO_CONTEXT
 ) -> AppendResult:
     async with writer.transaction() as conn:
         if replay := await writer.replayed(conn, ctx):
             return replay
-        timeline = await load_timeline(conn, cmd.timeline)
-        cited = await load_sources(conn, _cited(cmd.citations))
-        state = await load_assertion(conn, cmd.assertion_id)
+        loaded = await load_many(
+            conn,
+            timeline_slugs=[cmd.timeline],
+            source_ids=_cited(cmd.citations),
+            assertion_ids=[cmd.assertion_id],
+        )
+        timeline, cited = loaded.timelines[cmd.timeline], loaded.sources
+        state = loaded.assertions[cmd.assertion_id]
         events = assertions.record_assertion(state, cmd, timeline, cited)
         return await writer.append(
             conn, assertion_stream(cmd.assertion_id), 0, events, ctx, timeline=cmd.timeline
@@ -174,8 +187,7 @@ async def revise_assertion(
     async with writer.transaction() as conn:
         if replay := await writer.replayed(conn, ctx):
             return replay
-        state = await load_assertion(conn, cmd.assertion_id)
-        cited = await load_sources(conn, _cited(cmd.citations))
+        state, cited = await _assertion_and_cited(conn, cmd.assertion_id, cmd.citations)
         if state is not None:
             _check_expected(expected_version, state.version)
         events = assertions.revise_assertion(state, cmd, cited)
@@ -199,8 +211,7 @@ async def record_stance(
     async with writer.transaction() as conn:
         if replay := await writer.replayed(conn, ctx):
             return replay
-        state = await load_assertion(conn, cmd.assertion_id)
-        cited = await load_sources(conn, _cited(cmd.citations))
+        state, cited = await _assertion_and_cited(conn, cmd.assertion_id, cmd.citations)
         if state is not None:
             _check_expected(expected_version, state.version)
         events = assertions.record_stance(state, cmd, cited)
@@ -224,8 +235,7 @@ async def retract_assertion(
     async with writer.transaction() as conn:
         if replay := await writer.replayed(conn, ctx):
             return replay
-        state = await load_assertion(conn, cmd.assertion_id)
-        cited = await load_sources(conn, _cited(cmd.citations))
+        state, cited = await _assertion_and_cited(conn, cmd.assertion_id, cmd.citations)
         if state is not None:
             _check_expected(expected_version, state.version)
         events = assertions.retract_assertion(state, cmd, cited)

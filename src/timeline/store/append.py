@@ -14,15 +14,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.events import Event
 from timeline.store.codec import encode_data, reported_at_for_row, type_of
-from timeline.store.engine import driver_in_transaction
+from timeline.store.engine import fetch_in_transaction
 from timeline.store.errors import IdempotencyKeyReused, StreamVersionConflict
 
 DEFAULT_IDEMPOTENCY_TTL = 24 * 3600
@@ -53,10 +51,9 @@ _APPEND = (
     "FROM timeline_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
 
-_FIND_KEY = text(
+_FIND_KEY = (
     "SELECT request_hash, stream_type, stream_id, version, positions, recorded_at "
-    "FROM idempotency_keys WHERE key = :key "
-    "AND created_at > now() - make_interval(secs => :ttl)"
+    "FROM idempotency_keys WHERE key = $1 AND created_at > now() - make_interval(secs => $2)"
 )
 
 
@@ -101,22 +98,20 @@ async def append_to_stream(
         idempotency_hash,
         idempotency_ttl,
     )
-    driver = await driver_in_transaction(conn)
     try:
-        row = await driver.fetchrow(_APPEND, *args)
-    except asyncpg.PostgresError as error:
-        state = error.sqlstate
-        if state == "23505" and getattr(error, "constraint_name", "") == (
+        (row,) = await fetch_in_transaction(conn, _APPEND, *args)
+    except DBAPIError as error:
+        cause, state = error.orig, getattr(error.orig, "sqlstate", None)
+        if state == "23505" and getattr(cause, "constraint_name", "") == (
             "events_stream_version_key"
         ):
             raise StreamVersionConflict(stream.type, stream.id, expected_version, None) from None
         if state == "TL409":
-            actual = int(getattr(error, "detail", None) or -1)
+            actual = int(getattr(cause, "detail", None) or -1)
             raise StreamVersionConflict(stream.type, stream.id, expected_version, actual) from None
         if state == "TL422":
             raise IdempotencyKeyReused(idempotency_key or "") from None
-        # Anything else reaches callers as SQLAlchemy's error, as every other statement does.
-        raise DBAPIError(_APPEND, args, error) from error
+        raise
     return AppendResult(
         stream=StreamRef(row["stream_type"], row["stream_id"]),
         version=row["version"],
@@ -134,15 +129,16 @@ async def find_idempotent(
     ttl: int = DEFAULT_IDEMPOTENCY_TTL,
 ) -> AppendResult | None:
     """The first result of a live key, None for a new one; IdempotencyKeyReused on a mismatch."""
-    row = (await conn.execute(_FIND_KEY, {"key": key, "ttl": ttl})).first()
-    if row is None or row.version is None:
+    rows = await fetch_in_transaction(conn, _FIND_KEY, key, ttl)
+    if not rows or rows[0]["version"] is None:
         return None
-    if bytes(row.request_hash) != content_hash:
+    row = rows[0]
+    if bytes(row["request_hash"]) != content_hash:
         raise IdempotencyKeyReused(key)
     return AppendResult(
-        stream=StreamRef(row.stream_type, row.stream_id),
-        version=row.version,
-        positions=tuple(row.positions or ()),
-        recorded_at=row.recorded_at,
+        stream=StreamRef(row["stream_type"], row["stream_id"]),
+        version=row["version"],
+        positions=tuple(row["positions"] or ()),
+        recorded_at=row["recorded_at"],
         replayed=True,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 # A session idle inside a transaction holds the feed's horizon back; cut it off.
@@ -65,3 +67,18 @@ async def driver_in_transaction(conn: AsyncConnection) -> Any:
         else:  # another adapter version: let SQLAlchemy begin, one more round trip
             await conn.exec_driver_sql("SELECT 1")
     return driver
+
+
+async def fetch_in_transaction(conn: AsyncConnection, statement: str, *args: Any) -> list[Any]:
+    """asyncpg records of `statement`, run on the driver inside the caller's transaction.
+
+    Errors come out as SQLAlchemy's DBAPIError (the asyncpg error in `.orig`),
+    as they do from every statement sent through SQLAlchemy.
+    """
+    driver = await driver_in_transaction(conn)
+    try:
+        records: list[Any] = await driver.fetch(statement, *args)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        lost = isinstance(error, asyncpg.ConnectionDoesNotExistError) or driver.is_closed()
+        raise DBAPIError(statement, args, error, connection_invalidated=lost) from error
+    return records
