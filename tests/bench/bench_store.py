@@ -14,7 +14,6 @@ Also, for "where the time goes": the same append as a bare autocommit call of
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
 import time
 import uuid
@@ -22,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.bench.harness import Bench
 from timeline.domain.events import TimelineRetitled
@@ -29,7 +29,11 @@ from timeline.store.append import StreamRef, append_to_stream, request_hash
 from timeline.store.codec import encode_data
 from timeline.store.engine import asyncpg_dsn, create_engine
 
-SECONDS = 3.0  # per figure
+# Each figure is the sum of ROUNDS slices of SECONDS, taken in turn with its
+# baseline's slices: the machine's load drifts by 2-3x within a minute, and
+# interleaving makes both sides see the same drift.
+SECONDS = 1.0
+ROUNDS = 3
 BATCH = 100
 
 EVENT = TimelineRetitled(slug="bench", title="Ceasefire talks in Moscow after ten hours")
@@ -52,20 +56,53 @@ CALL = (
 )
 
 
-async def for_a_while(clients: int, step: Callable[[int, int], Awaitable[int]]) -> float:
-    """Events/s of `clients` tasks each calling step(client, i) until time is up."""
-    deadline = time.perf_counter() + SECONDS
-    counts = [0] * clients
+Step = Callable[[int, int], Awaitable[int]]
 
-    async def client(c: int) -> None:
-        for i in itertools.count():
-            if time.perf_counter() >= deadline:
-                return
-            counts[c] += await step(c, i)
 
-    start = time.perf_counter()
-    await asyncio.gather(*(client(c) for c in range(clients)))
-    return sum(counts) / (time.perf_counter() - start)
+class Slices:
+    """Runs `clients` tasks of a step for a slice of time, resuming where the last slice ended."""
+
+    def __init__(self, clients: int, step: Step) -> None:
+        self.clients, self.step = clients, step
+        self.next = [0] * clients  # each client's next i, so streams and keys stay fresh
+        self.done, self.elapsed = 0, 0.0
+
+    async def slice(self) -> None:
+        deadline = time.perf_counter() + SECONDS
+
+        async def client(c: int) -> None:
+            while time.perf_counter() < deadline:
+                self.done += await self.step(c, self.next[c])
+                self.next[c] += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client(c) for c in range(self.clients)))
+        self.elapsed += time.perf_counter() - start
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+
+async def interleaved(clients: int, *steps: Step) -> list[float]:
+    """Items/s of each step, measured in ROUNDS turns so that all see the same load."""
+    runs = [Slices(clients, step) for step in steps]
+    for _ in range(ROUNDS):
+        for run in runs:
+            await run.slice()
+    return [run.rate for run in runs]
+
+
+def appends(engine: AsyncEngine, prefix: str) -> Step:
+    """A step that appends one event, with a key, in a transaction of its own, as the app does."""
+
+    async def step(c: int, i: int) -> int:
+        stream = StreamRef("bench", f"{prefix}-{c}")
+        async with engine.begin() as conn:
+            await append_to_stream(conn, stream, i, [EVENT], idempotency_key=f"{prefix}-{c}-{i}")
+        return 1
+
+    return step
 
 
 async def run(bench: Bench, database_url: str) -> None:
@@ -78,14 +115,6 @@ async def run(bench: Bench, database_url: str) -> None:
         for clients in (1, 8):
             label = f"{clients}_client" + ("s" if clients > 1 else "")
             prefix = f"{run_id}-{label}"
-
-            async def store_step(c: int, i: int, prefix: str = prefix) -> int:
-                stream = StreamRef("bench", f"{prefix}-{c}")
-                async with engine.begin() as conn:
-                    await append_to_stream(
-                        conn, stream, i, [EVENT], idempotency_key=f"{prefix}-{c}-{i}"
-                    )
-                return 1
 
             async def raw_step(c: int, i: int, prefix: str = prefix) -> int:
                 await pool.execute(RAW_INSERT, f"{prefix}-{c}", i + 1, DATA)
@@ -102,10 +131,10 @@ async def run(bench: Bench, database_url: str) -> None:
                     await conn.execute(CALL, f"{prefix}-tx-{c}", i, DATA, key, request_hash(key))
                 return 1
 
-            raw = await for_a_while(clients, raw_step)
-            ours = await for_a_while(clients, store_step)
+            raw, ours, call, in_tx = await interleaved(
+                clients, raw_step, appends(engine, prefix), call_step, tx_step
+            )
             bench.record(f"append.{label}", ours, "events/s", f"raw INSERT x{clients}", raw)
-            call = await for_a_while(clients, call_step)
             bench.record(
                 f"append.{label}.bare_call",
                 call,
@@ -114,7 +143,6 @@ async def run(bench: Bench, database_url: str) -> None:
                 raw,
                 note="timeline_append in autocommit on raw asyncpg: the function's own cost",
             )
-            in_tx = await for_a_while(clients, tx_step)
             bench.record(
                 f"append.{label}.raw_tx",
                 in_tx,
@@ -123,8 +151,6 @@ async def run(bench: Bench, database_url: str) -> None:
                 raw,
                 note="BEGIN + timeline_append + COMMIT on raw asyncpg: the round trips' cost",
             )
-            if clients == 8:
-                eight = ours
 
         batch = [EVENT] * BATCH
 
@@ -152,59 +178,76 @@ async def run(bench: Bench, database_url: str) -> None:
                 )
             return BATCH
 
-        copy = await for_a_while(1, copy_step)
-        batched = await for_a_while(1, batch_step)
+        copy, batched = await interleaved(1, copy_step, batch_step)
         bench.record("append.batch_100", batched, "events/s", "raw COPY of 100 rows", copy)
 
-        peer = await asyncio.to_thread(eventsourcing_rate, database_url, 8)
+        ours, peer = Slices(8, appends(engine, f"{run_id}-peer")), Peer(database_url, 8)
+        try:
+            for _ in range(ROUNDS):
+                await ours.slice()
+                await asyncio.to_thread(peer.slice)
+        finally:
+            peer.close()
         bench.record(
             "peer.eventsourcing",
-            eight,
+            ours.rate,
             "events/s",
             "eventsourcing PostgreSQL x8 threads",
-            peer,
-            note="value is append.8_clients; baseline is the peer library",
+            peer.rate,
+            note="value is append.8_clients measured in turns with the peer",
         )
     finally:
         await pool.close()
         await engine.dispose()
 
 
-def eventsourcing_rate(database_url: str, threads: int) -> float:
-    """Events/s of eventsourcing's PostgreSQL application recorder, one-event aggregates."""
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate
+class Peer:
+    """eventsourcing's PostgreSQL application recorder saving one-event aggregates."""
 
-    class Report(Aggregate):
-        pass
+    def __init__(self, database_url: str, threads: int) -> None:
+        from eventsourcing.application import Application
+        from eventsourcing.domain import Aggregate
 
-    parts = urlsplit(database_url)
-    env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": parts.path.lstrip("/"),
-        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": parts.username or "postgres",
-        "POSTGRES_PASSWORD": parts.password or "",
-        "POSTGRES_POOL_SIZE": str(threads),
-        "POSTGRES_SCHEMA": "public",
-    }
-    app = Application(env=env)
-    app.save(Report())  # creates the tables outside the timed part
-    deadline = time.perf_counter() + SECONDS
-    counts = [0] * threads
+        class Report(Aggregate):
+            pass
 
-    def client(t: int) -> None:
-        while time.perf_counter() < deadline:
-            app.save(Report())
-            counts[t] += 1
+        parts = urlsplit(database_url)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.lstrip("/"),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": parts.username or "postgres",
+            "POSTGRES_PASSWORD": parts.password or "",
+            "POSTGRES_POOL_SIZE": str(threads),
+            "POSTGRES_SCHEMA": "public",
+        }
+        self.report, self.threads = Report, threads
+        self.app = Application(env=env)
+        self.app.save(Report())  # creates the tables outside the timed part
+        self.done, self.elapsed = 0, 0.0
 
-    workers = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
-    start = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - start
-    app.close()
-    return sum(counts) / elapsed
+    def slice(self) -> None:
+        deadline = time.perf_counter() + SECONDS
+        counts = [0] * self.threads
+
+        def client(t: int) -> None:
+            while time.perf_counter() < deadline:
+                self.app.save(self.report())
+                counts[t] += 1
+
+        workers = [threading.Thread(target=client, args=(t,)) for t in range(self.threads)]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        self.elapsed += time.perf_counter() - start
+        self.done += sum(counts)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+    def close(self) -> None:
+        self.app.close()
