@@ -25,7 +25,7 @@ from timeline.projections.reads import (
     list_timelines,
 )
 from timeline.projections.temporal import Temporal, TimelineFilters
-from timeline.projections.views import InvalidPageCursor
+from timeline.projections.views import InvalidPageCursor, TimelinePage
 
 
 async def _status(engine: AsyncEngine, assertion_id: str, known_at: int | None) -> str | None:
@@ -241,15 +241,16 @@ async def test_a_timeline_page_is_one_statement_at_every_time_and_matches_its_as
         Temporal(known_at=at(8), recorded_at=before_retitle),
     ]
     async with engine.connect() as conn:
-        pages = []
+        pages: list[TimelinePage] = []
         for temporal in probes:
             async with _statements(engine) as sent:
-                pages.append(await get_timeline(conn, world.slug, temporal, limit=2))
+                page = await get_timeline(conn, world.slug, temporal, limit=2)
             assert len(sent) == 1, temporal
+            assert page is not None
+            pages.append(page)
         singles = [[await get_assertion(conn, a, t) for a in ids] for t in probes]
 
     for page, views in zip(pages, singles, strict=True):
-        assert page is not None
         by_occurred = sorted((v for v in views if v is not None), key=lambda v: v.occurred_start)
         assert page.assertions == by_occurred[:2]
         assert page.next_cursor is not None
