@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import LiveEvent, live_events
+from timeline.feed.shape import LIVE_COLUMNS, LiveEvent, live_events
 from timeline.store.cursor import encode_cursor
 from timeline.store.engine import asyncpg_dsn
 from timeline.store.feed import HORIZON, read_feed_rows, store_id
@@ -196,11 +196,31 @@ class Hub:
             else:
                 delay = SLOW_POLL
 
+    async def _skip_to_end(self) -> bool:
+        """With no subscriber, move to the feed's end without reading it; False if one came.
+
+        A stream registers first and then catches up from its own cursor, so any
+        subscriber that registers after this jump reads past its new end itself.
+        """
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_END)).first()
+        if self._subscribers:
+            return False  # one registered while we asked: it may be behind the end
+        if row is not None and (int(row.tx), int(row.position)) > self.key:
+            self.key = (int(row.tx), int(row.position))
+            self.cursor = encode_cursor(self.store, *self.key)
+        return True
+
     async def _read_new(self) -> bool:
         """Fan out everything new; True when committed events wait behind the horizon."""
+        # Nobody to deliver to: decoding everything written (an import, say) would be waste.
+        if not self._subscribers and await self._skip_to_end():
+            return False
         while True:
             async with self.engine.connect() as conn:
-                page = await read_feed_rows(conn, self.store, self.cursor, PAGE)
+                page = await read_feed_rows(
+                    conn, self.store, self.cursor, PAGE, columns=LIVE_COLUMNS
+                )
             if page.rows:
                 entries = live_events(page)
                 self.cursor = page.next_cursor

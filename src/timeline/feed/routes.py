@@ -16,9 +16,9 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub
 from timeline.feed.schemas import PageSchema
-from timeline.feed.shape import CLOUDEVENTS_MEDIA_TYPE, FeedPageBody, shape_rows
+from timeline.feed.shape import CLOUDEVENTS_MEDIA_TYPE, PAGE_COLUMNS, FeedPageBody, shape_rows
 from timeline.feed.stream import FeedStream
-from timeline.store.feed import MAX_LIMIT, read_feed_rows
+from timeline.store.feed import MAX_LIMIT, ROW_COLUMNS, read_feed_rows
 
 # A full page below the horizon never changes (DESIGN §3.5): cache it for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -101,6 +101,7 @@ async def list_events(
             stream_type=stream_type,
             stream_id=stream_id,
             timeline=timeline,
+            columns=ROW_COLUMNS if cloudevents else PAGE_COLUMNS,
         )
     body = FeedPageBody(
         events=shape_rows(page, feed_hub.store, cloudevents), next_cursor=page.next_cursor

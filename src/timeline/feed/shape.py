@@ -1,9 +1,10 @@
 """The feed's wire shapes: the plain event (DESIGN §5) and its CloudEvents 1.0 envelope.
 
-The structs here are what goes on the wire; `data` and `metadata` are the
-stored JSON passed through untouched (msgspec.Raw) when the row's schema is
-current, so a page costs no decode and re-encode per event. Old rows are
-upcast first. `feed/schemas.py` describes the same shapes for OpenAPI.
+A plain event is built as JSON by PostgreSQL itself (EVENT_JSON), stored `data`
+and `metadata` inside it untouched, so a page costs Python one string per
+event; its `id` (the cursor) is spliced in front. Rows whose schema is old are
+upcast first. CloudEvents are made here from the row's columns.
+`feed/schemas.py` describes both shapes for OpenAPI.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from litestar.response import ServerSentEventMessage
 
 from timeline.domain.events import EVENT_TYPES
 from timeline.store import feed as cols
@@ -24,21 +26,23 @@ CLOUDEVENTS_MEDIA_TYPE = "application/cloudevents+json"
 _CURRENT = {name: cls.schema_version for name, cls in EVENT_TYPES.items()}
 
 
-class FeedEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One event of the feed; `id` is its cursor, so a reader resumes after it."""
+def _utc(column: str) -> str:
+    # RFC 3339 in UTC whatever the session's TimeZone.
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
-    id: str
-    type: str
-    stream_type: str
-    stream_id: str
-    version: int
-    data: msgspec.Raw
-    reported_at: datetime | None
-    recorded_at: datetime
-    timeline: str | None
-    position: int
-    schema_version: int
-    metadata: msgspec.Raw
+
+# The plain event as JSON text, every field but `id`, in the order DESIGN §5 lists them.
+EVENT_JSON = (
+    "json_build_object('type', type, 'stream_type', stream_type, 'stream_id', stream_id, "
+    f"'version', version, 'data', data, 'reported_at', {_utc('reported_at')}, "
+    f"'recorded_at', {_utc('recorded_at')}, 'timeline', timeline, 'position', position, "
+    "'schema_version', schema_version, 'metadata', metadata)::text"
+)
+# A page of plain events: cursor parts, what decides an upcast, the JSON.
+PAGE_COLUMNS = f"tx_id::text::bigint, position, type, schema_version, {EVENT_JSON}"
+# The live path: every column (filters, CloudEvents) and the plain JSON, at JSON_COLUMN.
+LIVE_COLUMNS = f"{cols.ROW_COLUMNS}, {EVENT_JSON}"
+JSON_COLUMN = 12
 
 
 class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,7 +65,7 @@ class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FeedPageBody(msgspec.Struct, frozen=True, kw_only=True):
-    events: Sequence[FeedEvent | CloudEvent]
+    events: Sequence[msgspec.Raw | CloudEvent]
     next_cursor: str
 
 
@@ -72,30 +76,20 @@ def current_data(event_type: str, schema_version: int, data: str) -> msgspec.Raw
     return msgspec.Raw(encode_data(decode_data(event_type, schema_version, data)))
 
 
-def row_event(row: Any, cursor: str) -> FeedEvent:
-    """A FeedEvent from a read_feed_rows row (unpacked in ROW_COLUMNS order)."""
-    _, position, stream_type, stream_id, version, event_type, schema_version, data = row[:8]
-    metadata, timeline, reported_at, recorded_at = row[8:]
-    return FeedEvent(
-        id=cursor,
-        type=event_type,
-        stream_type=stream_type,
-        stream_id=stream_id,
-        version=version,
-        data=current_data(event_type, schema_version, data),
-        reported_at=reported_at,
-        recorded_at=recorded_at,
-        timeline=timeline,
-        position=position,
-        schema_version=schema_version,
-        metadata=msgspec.Raw(metadata),
-    )
+def event_text(cursor: str, event_type: str, schema_version: int, text: str) -> str:
+    """A plain event from its EVENT_JSON text: `id` in front, `data` upcast when old."""
+    if _CURRENT.get(event_type) == schema_version:
+        return f'{{"id":"{cursor}",{text[1:]}'
+    event = msgspec.json.decode(text)
+    current = decode_data(event_type, schema_version, event["data"])
+    event["data"] = msgspec.Raw(encode_data(current))
+    return _encoder.encode({"id": cursor, **event}).decode()
 
 
 def row_cloud_event(row: Any, cursor: str, store: str) -> CloudEvent:
     """A CloudEvent from a read_feed_rows row (unpacked in ROW_COLUMNS order)."""
     _, _, stream_type, stream_id, version, event_type, schema_version, data = row[:8]
-    _, timeline, reported_at, recorded_at = row[8:]
+    _, timeline, reported_at, recorded_at = row[8:12]
     return CloudEvent(
         specversion="1.0",
         id=cursor,
@@ -114,18 +108,32 @@ def row_cloud_event(row: Any, cursor: str, store: str) -> CloudEvent:
     )
 
 
-def shape_rows(page: FeedRows, store: str, cloudevents: bool) -> list[FeedEvent] | list[CloudEvent]:
-    """A page's rows as the client asked for them."""
+def shape_rows(page: FeedRows, store: str, cloudevents: bool) -> Sequence[msgspec.Raw | CloudEvent]:
+    """A page's rows as the client asked for them (read with PAGE_COLUMNS unless cloudevents)."""
     if cloudevents:
         return [row_cloud_event(r, c, store) for r, c in zip(page.rows, page.cursors, strict=True)]
-    return [row_event(r, c) for r, c in zip(page.rows, page.cursors, strict=True)]
+    raw = msgspec.Raw
+    return [
+        raw(event_text(c, r[2], r[3], r[4])) for r, c in zip(page.rows, page.cursors, strict=True)
+    ]
+
+
+class SharedMessage(ServerSentEventMessage):
+    """A server-sent event framed once, then written as is to every subscriber's stream."""
+
+    def __init__(self, data: str, id: str, event: str) -> None:
+        super().__init__(data=data, id=id, event=event)
+        self._frame = super().encode()
+
+    def encode(self) -> bytes:
+        return self._frame
 
 
 class LiveEvent:
-    """One row of the feed for the live path: what filters test, and its JSON made once.
+    """One row of the feed for the live path: what filters test, and its message made once.
 
     The hub hands the same LiveEvent to every subscriber, so an event is encoded
-    once per format, not once per subscriber.
+    and framed once per format, not once per subscriber.
     """
 
     __slots__ = (
@@ -148,17 +156,20 @@ class LiveEvent:
         self.stream_type: str = row[cols.STREAM_TYPE]
         self.stream_id: str = row[cols.STREAM_ID]
         self.timeline: str | None = row[cols.TIMELINE]
-        self._plain: bytes | None = None
-        self._cloud: bytes | None = None
+        self._plain: SharedMessage | None = None
+        self._cloud: SharedMessage | None = None
 
-    def json(self, store: str, cloudevents: bool) -> bytes:
-        """The event as JSON, plain or as a CloudEvent."""
+    def message(self, store: str, cloudevents: bool) -> SharedMessage:
+        """The event as a server-sent event, its data plain or a CloudEvent."""
         if cloudevents:
             if self._cloud is None:
-                self._cloud = _encoder.encode(row_cloud_event(self.row, self.cursor, store))
+                cloud = _encoder.encode(row_cloud_event(self.row, self.cursor, store)).decode()
+                self._cloud = SharedMessage(cloud, self.cursor, self.type)
             return self._cloud
         if self._plain is None:
-            self._plain = _encoder.encode(row_event(self.row, self.cursor))
+            row = self.row
+            plain = event_text(self.cursor, self.type, row[cols.SCHEMA_VERSION], row[JSON_COLUMN])
+            self._plain = SharedMessage(plain, self.cursor, self.type)
         return self._plain
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub, Key, Subscription
-from timeline.feed.shape import LiveEvent, live_events
+from timeline.feed.shape import LIVE_COLUMNS, LiveEvent, live_events
 from timeline.store.cursor import decode_cursor
 from timeline.store.feed import read_feed_rows
 
@@ -66,7 +66,9 @@ class FeedStream:
                 if sub.dropped or sub.entries:
                     continue
                 try:
-                    await asyncio.wait_for(sub.wake.wait(), timeout=self.heartbeat)
+                    # asyncio.timeout, not wait_for: no task per wait, and this runs per event.
+                    async with asyncio.timeout(self.heartbeat):
+                        await sub.wake.wait()
                 except TimeoutError:
                     yield ServerSentEventMessage(data=None, comment="heartbeat")
         finally:
@@ -86,6 +88,7 @@ class FeedStream:
                     stream_type=self.filter.stream_type,
                     stream_id=self.filter.stream_id,
                     timeline=self.filter.timeline,
+                    columns=LIVE_COLUMNS,
                 )
             for entry in live_events(page):
                 yield self._message(entry)
@@ -95,5 +98,4 @@ class FeedStream:
     def _message(self, entry: LiveEvent) -> ServerSentEventMessage:
         self.cursor = entry.cursor
         self.key = entry.key
-        body = entry.json(self.hub.store, self.cloudevents)
-        return ServerSentEventMessage(data=body.decode(), id=entry.cursor, event=entry.type)
+        return entry.message(self.hub.store, self.cloudevents)

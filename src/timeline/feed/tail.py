@@ -7,10 +7,9 @@ import contextlib
 import sys
 
 import asyncpg
-import msgspec
 
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import row_event
+from timeline.feed.shape import PAGE_COLUMNS, event_text
 from timeline.store.engine import asyncpg_dsn, create_engine
 from timeline.store.errors import InvalidCursor
 from timeline.store.feed import read_feed_rows, store_id
@@ -25,7 +24,6 @@ async def cli_tail(url: str, after: str | None, types: list[str]) -> int:
     listen = await asyncpg.connect(asyncpg_dsn(url))
     woken = asyncio.Event()
     await listen.add_listener(CHANNEL, lambda *_: woken.set())
-    encoder = msgspec.json.Encoder()
     out = sys.stdout.buffer
     cursor = after
     try:
@@ -34,9 +32,11 @@ async def cli_tail(url: str, after: str | None, types: list[str]) -> int:
         while True:
             woken.clear()
             async with engine.connect() as conn:
-                page = await read_feed_rows(conn, store, cursor, 1000, types=types)
+                page = await read_feed_rows(
+                    conn, store, cursor, 1000, types=types, columns=PAGE_COLUMNS
+                )
             for row, row_cursor in zip(page.rows, page.cursors, strict=True):
-                out.write(encoder.encode(row_event(row, row_cursor)) + b"\n")
+                out.write(event_text(row_cursor, row[2], row[3], row[4]).encode() + b"\n")
             out.flush()
             cursor = page.next_cursor
             if page.at_horizon:

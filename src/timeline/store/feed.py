@@ -140,7 +140,9 @@ class FeedRows(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @lru_cache(maxsize=32)
-def _feed_rows_sql(types: bool, stream_type: bool, stream_id: bool, timeline: bool) -> str:
+def _feed_rows_sql(
+    types: bool, stream_type: bool, stream_id: bool, timeline: bool, columns: str = ROW_COLUMNS
+) -> str:
     # The same WHERE as _feed_sql, with asyncpg's positional parameters: $1-$3 are the
     # cursor and limit, then one number for each filter present, in this order.
     where = [
@@ -156,7 +158,7 @@ def _feed_rows_sql(types: bool, stream_type: bool, stream_id: bool, timeline: bo
     for number, clause in enumerate((c for present, c in wanted if present), start=4):
         where.append(clause.format(number))
     return (
-        f"SELECT {ROW_COLUMNS} FROM events WHERE {' AND '.join(where)} "
+        f"SELECT {columns} FROM events WHERE {' AND '.join(where)} "
         "ORDER BY events.tx_id, events.position LIMIT $3"
     )
 
@@ -183,16 +185,19 @@ async def read_feed_rows(
     stream_type: str | None = None,
     stream_id: str | None = None,
     timeline: str | None = None,
+    columns: str = ROW_COLUMNS,
 ) -> FeedRows:
     """read_feed without decoding events: one statement on the driver connection, in autocommit.
 
     For readers that pass `data` through (the HTTP feed): no SQLAlchemy row or
     domain struct per event. Same order, horizon and filters as read_feed.
+    `columns` may select other expressions of an events row, as long as the
+    first two are ROW_COLUMNS' first two (the transaction id and position).
     """
     limit = max(1, min(limit, MAX_LIMIT))
     tx, pos = decode_cursor(store, after) if after else (0, 0)
     sql = _feed_rows_sql(
-        bool(types), stream_type is not None, stream_id is not None, timeline is not None
+        bool(types), stream_type is not None, stream_id is not None, timeline is not None, columns
     )
     args: list[Any] = [str(tx), pos, limit]
     for value in (list(types) if types else None, stream_type, stream_id, timeline):
