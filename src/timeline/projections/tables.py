@@ -140,7 +140,7 @@ build = Table(
     schema=SCHEMA,
 )
 
-_INFINITY = literal_column("'infinity'::timestamptz")
+_INFINITY = literal_column("'infinity'::timestamptz", DateTime(timezone=True))
 
 DEFERRED_INDEXES = (
     Index(
