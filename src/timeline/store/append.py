@@ -1,10 +1,12 @@
 """Append events to a stream: one round trip, checked by PostgreSQL itself.
 
-The server-side function `timeline_append` (see the migrations) does the
-optimistic-concurrency check, the insert and the idempotency record in one
-statement. The unique (stream_type, stream_id, version) constraint is the
-last word on concurrency: of two writers that read the same version, the
-second's insert fails and this module turns that into StreamVersionConflict.
+The server-side function `timeline_append` (migrations 0001, made leaner in
+0004) does the optimistic-concurrency check, the insert and the idempotency
+record in one statement, sent straight to the asyncpg connection inside the
+caller's transaction (store.engine.driver_in_transaction). The unique
+(stream_type, stream_id, version) constraint is the last word on concurrency:
+of two writers that read the same version, the second's insert fails and this
+module turns that into StreamVersionConflict.
 """
 
 from __future__ import annotations
