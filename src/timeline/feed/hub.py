@@ -1,4 +1,4 @@
-"""One process, one LISTEN connection, one tail read per wake-up, fanned out to every subscriber.
+"""One process, one connection that LISTENs and reads the tail, fanned out to every subscriber.
 
 Order and completeness come from the store, never from a notification: a
 wake-up only makes the hub read the feed from its own cursor (the store's
@@ -18,7 +18,6 @@ import logging
 from collections import deque
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
@@ -32,17 +31,18 @@ log = logging.getLogger(__name__)
 
 Key = tuple[int, int]
 
-_END = text(
-    "SELECT tx_id::text AS tx, position FROM events "
+# Run on the hub's own connection (the LISTEN one): no pool checkout on the delivery path.
+_END = (
+    "SELECT tx_id::text::bigint, position FROM events "
     f"WHERE tx_id < {HORIZON} "
     "ORDER BY tx_id DESC, position DESC LIMIT 1"
 )
 
 # Committed events beyond the horizon: an older transaction is still open, so
 # they will become readable when it ends, and that end sends no wake-up.
-_HELD_BACK = text(
+_HELD_BACK = (
     "SELECT EXISTS (SELECT 1 FROM events "
-    "WHERE (tx_id, position) > (CAST(CAST(:tx AS text) AS xid8), :pos) "
+    "WHERE (tx_id, position) > (CAST(CAST($1 AS text) AS xid8), $2) "
     f"AND tx_id >= {HORIZON})"
 )
 
@@ -118,10 +118,10 @@ class Hub:
         """Learn the store's id and the feed's end, then listen and follow it."""
         async with self.engine.connect() as conn:
             self.store = await store_id(conn)
-            row = (await conn.execute(_END)).first()
-        self.key = (int(row.tx), int(row.position)) if row else (0, 0)
+        listen = await self._connect()
+        row = await listen.fetchrow(_END)
+        self.key = (row[0], row[1]) if row else (0, 0)
         self.cursor = encode_cursor(self.store, *self.key)
-        await self._connect()
         self._task = asyncio.create_task(self._follow(), name="timeline-feed-hub")
 
     async def close(self) -> None:
@@ -155,9 +155,10 @@ class Hub:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
 
-    async def _connect(self) -> None:
-        self._listen = await asyncpg.connect(self.dsn)
-        await self._listen.add_listener(CHANNEL, self._on_notify)
+    async def _connect(self) -> asyncpg.Connection:
+        self._listen = listen = await asyncpg.connect(self.dsn)
+        await listen.add_listener(CHANNEL, self._on_notify)
+        return listen
 
     def _on_notify(self, _conn: object, pid: int, _channel: str, _payload: object) -> None:
         if pid != self.ignore_pid:
@@ -202,12 +203,11 @@ class Hub:
         A stream registers first and then catches up from its own cursor, so any
         subscriber that registers after this jump reads past its new end itself.
         """
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(_END)).first()
+        row = await self._connection().fetchrow(_END)
         if self._subscribers:
             return False  # one registered while we asked: it may be behind the end
-        if row is not None and (int(row.tx), int(row.position)) > self.key:
-            self.key = (int(row.tx), int(row.position))
+        if row is not None and (row[0], row[1]) > self.key:
+            self.key = (row[0], row[1])
             self.cursor = encode_cursor(self.store, *self.key)
         return True
 
@@ -217,10 +217,9 @@ class Hub:
         if not self._subscribers and await self._skip_to_end():
             return False
         while True:
-            async with self.engine.connect() as conn:
-                page = await read_feed_rows(
-                    conn, self.store, self.cursor, PAGE, columns=LIVE_COLUMNS
-                )
+            page = await read_feed_rows(
+                self._connection(), self.store, self.cursor, PAGE, columns=LIVE_COLUMNS
+            )
             if page.rows:
                 entries = live_events(page)
                 self.cursor = page.next_cursor
@@ -229,9 +228,12 @@ class Hub:
             if page.at_horizon:
                 break
         # Asked after the fan-out, so delivery never waits for it.
-        async with self.engine.connect() as conn:
-            tx, pos = self.key
-            return bool(await conn.scalar(_HELD_BACK, {"tx": str(tx), "pos": pos}))
+        tx, pos = self.key
+        return bool(await self._connection().fetchval(_HELD_BACK, str(tx), pos))
+
+    def _connection(self) -> asyncpg.Connection:
+        assert self._listen is not None, "the hub reconnects before it reads"
+        return self._listen
 
     def _fan_out(self, entries: list[LiveEvent]) -> None:
         for sub in list(self._subscribers):

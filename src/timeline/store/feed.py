@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -176,7 +177,7 @@ _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 async def read_feed_rows(
-    conn: AsyncConnection,
+    conn: AsyncConnection | asyncpg.Connection,
     store: str,
     after: str | None = None,
     limit: int = 100,
@@ -203,8 +204,11 @@ async def read_feed_rows(
     for value in (list(types) if types else None, stream_type, stream_id, timeline):
         if value is not None:
             args.append(value)
-    raw = await conn.get_raw_connection()
-    rows = await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr]
+    if isinstance(conn, asyncpg.Connection):  # a reader's own connection (the feed's hub)
+        driver = conn
+    else:
+        driver = (await conn.get_raw_connection()).driver_connection
+    rows = await driver.fetch(sql, *args)
     encode = cursor_encoder(store)
     cursors = [encode(row[TX], row[POSITION]) for row in rows]
     next_cursor = cursors[-1] if cursors else (after or encode_cursor(store, 0, 0))
