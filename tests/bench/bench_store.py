@@ -52,7 +52,7 @@ RAW_INSERT = (
 )
 CALL = (
     "SELECT * FROM timeline_append('bench', $1, $2, ARRAY['TimelineRetitled'], ARRAY[1], "
-    "ARRAY[$3], ARRAY[NULL::timestamptz], '{}', NULL, $4, $5, 86400)"
+    "ARRAY[$3::jsonb], ARRAY[NULL::timestamptz], '{}', NULL, $4, $5, 86400)"
 )
 
 
@@ -72,7 +72,10 @@ class Slices:
 
         async def client(c: int) -> None:
             while time.perf_counter() < deadline:
-                self.done += await self.step(c, self.next[c])
+                # Not `self.done += await ...`: that reads `done` before the await
+                # and loses the other clients' counts made meanwhile.
+                done = await self.step(c, self.next[c])
+                self.done += done
                 self.next[c] += 1
 
         start = time.perf_counter()
