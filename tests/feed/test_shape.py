@@ -7,7 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.store.test_upcast import V0_RECORDED, insert_raw
 from timeline.feed.schemas import CloudEventSchema, FeedEventSchema
-from timeline.feed.shape import LIVE_COLUMNS, PAGE_COLUMNS, LiveEvent, live_events, shape_rows
+from timeline.feed.shape import (
+    LIVE_CURSOR,
+    PAGE_CURSOR,
+    LiveEvent,
+    live_columns,
+    live_events,
+    page_columns,
+    shape_rows,
+)
 from timeline.store.cursor import encode_cursor
 from timeline.store.feed import ROW_COLUMNS, FeedRows, store_id
 
@@ -16,13 +24,21 @@ from timeline.store.feed import ROW_COLUMNS, FeedRows, store_id
 # directly, with the feed's own column lists.
 
 
-async def own_rows(conn: AsyncConnection, stream_id: str, columns: str) -> tuple[str, FeedRows]:
+async def own_rows(conn: AsyncConnection, stream_id: str, kind: str) -> tuple[str, FeedRows]:
+    """The stream's rows selected as `kind` ("page", "live" or "row") selects them."""
     store = await store_id(conn)
+    columns, cursor_column = {
+        "page": (page_columns(store), PAGE_CURSOR),
+        "live": (live_columns(store), LIVE_CURSOR),
+        "row": (ROW_COLUMNS, None),
+    }[kind]
     raw = await conn.get_raw_connection()
     rows = await raw.driver_connection.fetch(  # type: ignore[union-attr]
         f"SELECT {columns} FROM events WHERE stream_id = $1 ORDER BY position", stream_id
     )
     cursors = [encode_cursor(store, row[0], row[1]) for row in rows]
+    if cursor_column is not None:  # the cursor PostgreSQL made is the one Python makes
+        assert [row[cursor_column] for row in rows] == cursors
     return store, FeedRows(rows=rows, cursors=cursors, next_cursor=cursors[-1], at_horizon=True)
 
 
@@ -30,11 +46,11 @@ async def test_an_old_row_is_upcast_to_the_current_shape_on_pages_and_streams(
     conn: AsyncConnection,
 ) -> None:
     await insert_raw(conn, "a-old", "AssertionRecorded", 0, V0_RECORDED)
-    store, page = await own_rows(conn, "a-old", PAGE_COLUMNS)
+    store, page = await own_rows(conn, "a-old", "page")
     [plain] = shape_rows(page, store, cloudevents=False)
-    _, rows = await own_rows(conn, "a-old", ROW_COLUMNS)
+    _, rows = await own_rows(conn, "a-old", "row")
     [cloud] = shape_rows(rows, store, cloudevents=True)
-    _, live = await own_rows(conn, "a-old", LIVE_COLUMNS)
+    _, live = await own_rows(conn, "a-old", "live")
     [entry] = live_events(live)
     for body in (
         msgspec.json.encode(plain),
@@ -50,9 +66,9 @@ async def test_an_old_row_is_upcast_to_the_current_shape_on_pages_and_streams(
 
 async def test_every_wire_event_decodes_as_its_documented_schema(conn: AsyncConnection) -> None:
     await insert_raw(conn, "a-new", "TimelineRetitled", 1, {"slug": "s", "title": "Shusha"})
-    store, page = await own_rows(conn, "a-new", PAGE_COLUMNS)
+    store, page = await own_rows(conn, "a-new", "page")
     [plain] = shape_rows(page, store, cloudevents=False)
-    _, live = await own_rows(conn, "a-new", LIVE_COLUMNS)
+    _, live = await own_rows(conn, "a-new", "live")
     [entry] = live_events(live)
     assert isinstance(entry, LiveEvent)
     event = msgspec.json.decode(msgspec.json.encode(plain), type=FeedEventSchema)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import LIVE_COLUMNS, LiveEvent, live_events
+from timeline.feed.shape import LIVE_CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
 from timeline.store.engine import asyncpg_dsn
 from timeline.store.feed import HORIZON, read_feed_rows, store_id
@@ -218,7 +218,12 @@ class Hub:
             return False
         while True:
             page = await read_feed_rows(
-                self._connection(), self.store, self.cursor, PAGE, columns=LIVE_COLUMNS
+                self._connection(),
+                self.store,
+                self.cursor,
+                PAGE,
+                columns=live_columns(self.store),
+                cursor_column=LIVE_CURSOR,
             )
             if page.rows:
                 entries = live_events(page)

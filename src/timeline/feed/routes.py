@@ -16,7 +16,13 @@ from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub
 from timeline.feed.schemas import PageSchema
-from timeline.feed.shape import CLOUDEVENTS_MEDIA_TYPE, PAGE_COLUMNS, FeedPageBody, shape_rows
+from timeline.feed.shape import (
+    CLOUDEVENTS_MEDIA_TYPE,
+    PAGE_CURSOR,
+    FeedPageBody,
+    page_columns,
+    shape_rows,
+)
 from timeline.feed.stream import FeedStream
 from timeline.store.feed import MAX_LIMIT, ROW_COLUMNS, read_feed_rows
 
@@ -101,7 +107,8 @@ async def list_events(
             stream_type=stream_type,
             stream_id=stream_id,
             timeline=timeline,
-            columns=ROW_COLUMNS if cloudevents else PAGE_COLUMNS,
+            columns=ROW_COLUMNS if cloudevents else page_columns(feed_hub.store),
+            cursor_column=None if cloudevents else PAGE_CURSOR,
         )
     body = FeedPageBody(
         events=shape_rows(page, feed_hub.store, cloudevents), next_cursor=page.next_cursor

@@ -1,9 +1,9 @@
 """The feed's wire shapes: the plain event (DESIGN §5) and its CloudEvents 1.0 envelope.
 
-A plain event is built as JSON by PostgreSQL itself (EVENT_JSON), stored `data`
-and `metadata` inside it untouched, so a page costs Python one string per
-event; its `id` (the cursor) is spliced in front. Rows whose schema is old are
-upcast first. CloudEvents are made here from the row's columns.
+A plain event is built as JSON by PostgreSQL itself (event_json_sql), its
+cursor as `id`, stored `data` and `metadata` inside it untouched, so a page
+costs Python one string per event. Rows whose schema is old are upcast.
+CloudEvents are made here from the row's columns.
 `feed/schemas.py` describes both shapes for OpenAPI.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -19,7 +20,7 @@ from litestar.response import ServerSentEventMessage
 from timeline.domain.events import EVENT_TYPES
 from timeline.store import feed as cols
 from timeline.store.codec import decode_data, encode_data
-from timeline.store.feed import FeedRows
+from timeline.store.feed import FeedRows, cursor_sql
 
 CLOUDEVENTS_MEDIA_TYPE = "application/cloudevents+json"
 
@@ -31,18 +32,37 @@ def _utc(column: str) -> str:
     return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-# The plain event as JSON text, every field but `id`, in the order DESIGN §5 lists them.
-EVENT_JSON = (
-    "json_build_object('type', type, 'stream_type', stream_type, 'stream_id', stream_id, "
-    f"'version', version, 'data', data, 'reported_at', {_utc('reported_at')}, "
-    f"'recorded_at', {_utc('recorded_at')}, 'timeline', timeline, 'position', position, "
-    "'schema_version', schema_version, 'metadata', metadata)::text"
-)
-# A page of plain events: cursor parts, what decides an upcast, the JSON.
-PAGE_COLUMNS = f"tx_id::text::bigint, position, type, schema_version, {EVENT_JSON}"
-# The live path: every column (filters, CloudEvents) and the plain JSON, at JSON_COLUMN.
-LIVE_COLUMNS = f"{cols.ROW_COLUMNS}, {EVENT_JSON}"
-JSON_COLUMN = 12
+@cache
+def event_json_sql(store: str) -> str:
+    """The plain event as JSON text, built by PostgreSQL, in the order DESIGN §5 lists it."""
+    return (
+        f"json_build_object('id', {cursor_sql(store)}, 'type', type, "
+        "'stream_type', stream_type, 'stream_id', stream_id, "
+        f"'version', version, 'data', data, 'reported_at', {_utc('reported_at')}, "
+        f"'recorded_at', {_utc('recorded_at')}, 'timeline', timeline, 'position', position, "
+        "'schema_version', schema_version, 'metadata', metadata)::text"
+    )
+
+
+@cache
+def page_columns(store: str) -> str:
+    """A page of plain events: cursor parts, the cursor, what decides an upcast, the JSON."""
+    return (
+        f"tx_id::text::bigint, position, {cursor_sql(store)}, type, schema_version, "
+        f"{event_json_sql(store)}"
+    )
+
+
+PAGE_CURSOR = 2
+
+
+@cache
+def live_columns(store: str) -> str:
+    """The live path: every column (filters, CloudEvents), the cursor, the plain JSON."""
+    return f"{cols.ROW_COLUMNS}, {cursor_sql(store)}, {event_json_sql(store)}"
+
+
+LIVE_CURSOR, LIVE_JSON = 12, 13
 
 
 class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,14 +96,14 @@ def current_data(event_type: str, schema_version: int, data: str) -> msgspec.Raw
     return msgspec.Raw(encode_data(decode_data(event_type, schema_version, data)))
 
 
-def event_text(cursor: str, event_type: str, schema_version: int, text: str) -> str:
-    """A plain event from its EVENT_JSON text: `id` in front, `data` upcast when old."""
+def event_text(event_type: str, schema_version: int, text: str) -> str:
+    """A plain event from its event_json_sql text, its `data` upcast when its shape is old."""
     if _CURRENT.get(event_type) == schema_version:
-        return f'{{"id":"{cursor}",{text[1:]}'
+        return text
     event = msgspec.json.decode(text)
     current = decode_data(event_type, schema_version, event["data"])
     event["data"] = msgspec.Raw(encode_data(current))
-    return _encoder.encode({"id": cursor, **event}).decode()
+    return _encoder.encode(event).decode()
 
 
 def row_cloud_event(row: Any, cursor: str, store: str) -> CloudEvent:
@@ -109,13 +129,12 @@ def row_cloud_event(row: Any, cursor: str, store: str) -> CloudEvent:
 
 
 def shape_rows(page: FeedRows, store: str, cloudevents: bool) -> Sequence[msgspec.Raw | CloudEvent]:
-    """A page's rows as the client asked for them (read with PAGE_COLUMNS unless cloudevents)."""
+    """A page's rows as the client asked for them: read with page_columns, or ROW_COLUMNS
+    for CloudEvents."""
     if cloudevents:
         return [row_cloud_event(r, c, store) for r, c in zip(page.rows, page.cursors, strict=True)]
     raw = msgspec.Raw
-    return [
-        raw(event_text(c, r[2], r[3], r[4])) for r, c in zip(page.rows, page.cursors, strict=True)
-    ]
+    return [raw(event_text(r[3], r[4], r[5])) for r in page.rows]
 
 
 class SharedMessage(ServerSentEventMessage):
@@ -168,7 +187,7 @@ class LiveEvent:
             return self._cloud
         if self._plain is None:
             row = self.row
-            plain = event_text(self.cursor, self.type, row[cols.SCHEMA_VERSION], row[JSON_COLUMN])
+            plain = event_text(self.type, row[cols.SCHEMA_VERSION], row[LIVE_JSON])
             self._plain = SharedMessage(plain, self.cursor, self.type)
         return self._plain
 

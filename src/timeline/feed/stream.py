@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub, Key, Subscription
-from timeline.feed.shape import LIVE_COLUMNS, LiveEvent, live_events
+from timeline.feed.shape import LIVE_CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import decode_cursor
 from timeline.store.feed import read_feed_rows
 
@@ -88,7 +88,8 @@ class FeedStream:
                     stream_type=self.filter.stream_type,
                     stream_id=self.filter.stream_id,
                     timeline=self.filter.timeline,
-                    columns=LIVE_COLUMNS,
+                    columns=live_columns(self.hub.store),
+                    cursor_column=LIVE_CURSOR,
                 )
             for entry in live_events(page):
                 yield self._message(entry)

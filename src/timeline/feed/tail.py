@@ -9,7 +9,7 @@ import sys
 import asyncpg
 
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import PAGE_COLUMNS, event_text
+from timeline.feed.shape import PAGE_CURSOR, event_text, page_columns
 from timeline.store.engine import asyncpg_dsn, create_engine
 from timeline.store.errors import InvalidCursor
 from timeline.store.feed import read_feed_rows, store_id
@@ -33,10 +33,16 @@ async def cli_tail(url: str, after: str | None, types: list[str]) -> int:
             woken.clear()
             async with engine.connect() as conn:
                 page = await read_feed_rows(
-                    conn, store, cursor, 1000, types=types, columns=PAGE_COLUMNS
+                    conn,
+                    store,
+                    cursor,
+                    1000,
+                    types=types,
+                    columns=page_columns(store),
+                    cursor_column=PAGE_CURSOR,
                 )
-            for row, row_cursor in zip(page.rows, page.cursors, strict=True):
-                out.write(event_text(row_cursor, row[2], row[3], row[4]).encode() + b"\n")
+            for row in page.rows:
+                out.write(event_text(row[3], row[4], row[5]).encode() + b"\n")
             out.flush()
             cursor = page.next_cursor
             if page.at_horizon:

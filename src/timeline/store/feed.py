@@ -176,6 +176,14 @@ def cursor_encoder(store: str) -> Callable[[int, int], str]:
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
+def cursor_sql(store: str) -> str:
+    """encode_cursor as an SQL expression over an events row, for readers that select it."""
+    layout = (
+        f"'\\x{_prefix(store).hex()}'::bytea || int8send(tx_id::text::bigint) || int8send(position)"
+    )
+    return f"translate(rtrim(encode({layout}, 'base64'), '='), '+/', '-_')"
+
+
 async def read_feed_rows(
     conn: AsyncConnection | asyncpg.Connection,
     store: str,
@@ -187,13 +195,15 @@ async def read_feed_rows(
     stream_id: str | None = None,
     timeline: str | None = None,
     columns: str = ROW_COLUMNS,
+    cursor_column: int | None = None,
 ) -> FeedRows:
     """read_feed without decoding events: one statement on the driver connection, in autocommit.
 
     For readers that pass `data` through (the HTTP feed): no SQLAlchemy row or
     domain struct per event. Same order, horizon and filters as read_feed.
     `columns` may select other expressions of an events row, as long as the
-    first two are ROW_COLUMNS' first two (the transaction id and position).
+    first two are ROW_COLUMNS' first two (the transaction id and position);
+    when one of them is the row's cursor (cursor_sql), name it `cursor_column`.
     """
     limit = max(1, min(limit, MAX_LIMIT))
     tx, pos = decode_cursor(store, after) if after else (0, 0)
@@ -209,8 +219,11 @@ async def read_feed_rows(
     else:
         driver = (await conn.get_raw_connection()).driver_connection
     rows = await driver.fetch(sql, *args)
-    encode = cursor_encoder(store)
-    cursors = [encode(row[TX], row[POSITION]) for row in rows]
+    if cursor_column is None:
+        encode = cursor_encoder(store)
+        cursors = [encode(row[TX], row[POSITION]) for row in rows]
+    else:
+        cursors = [row[cursor_column] for row in rows]
     next_cursor = cursors[-1] if cursors else (after or encode_cursor(store, 0, 0))
     return FeedRows(
         rows=rows, cursors=cursors, next_cursor=next_cursor, at_horizon=len(rows) < limit
