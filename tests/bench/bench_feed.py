@@ -1,9 +1,10 @@
 """Feed benchmarks: commit → SSE delivery against a bare LISTEN/NOTIFY fan-out, and paging.
 
-All figures come from one process: a uvicorn server with the feed plugin and a
-bare SSE endpoint (raw NOTIFY payloads forwarded to subscribers, no store
+Delivery figures come from one process: a uvicorn server with the feed plugin
+and a bare SSE endpoint (raw NOTIFY payloads forwarded to subscribers, no store
 read), and httpx subscribers on the same event loop, so both paths pay the same
-client overhead.
+client overhead. Paging runs the feed in a uvicorn process of its own, as a
+deployment does, against one client reading every page.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -181,7 +185,40 @@ async def keyset_scan(dsn: str) -> int:
         tx, pos = rows[-1]["tx"], rows[-1]["position"]
 
 
-async def page_read(bench: Bench, base: str, dsn: str) -> None:
+PAGE_SERVER_DATABASE = "TIMELINE_BENCH_FEED_DATABASE_URL"
+
+
+def page_app() -> Litestar:
+    """The page-read server (a uvicorn factory): the feed alone, in its own process."""
+    return Litestar(plugins=[FeedPlugin(os.environ[PAGE_SERVER_DATABASE])])
+
+
+@contextlib.asynccontextmanager
+async def feed_server(database_url: str) -> AsyncIterator[str]:
+    """A uvicorn process serving page_app, as a deployment runs it apart from its consumers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "uvicorn", "--factory", "tests.bench.bench_feed:page_app"),
+        *("--port", str(port), "--log-level", "warning"),
+        env={**os.environ, PAGE_SERVER_DATABASE: database_url},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/v1/events", params={"limit": 1})).is_success:
+                        break
+                await asyncio.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def page_read(bench: Bench, database_url: str, dsn: str) -> None:
     """Page the whole feed over HTTP (a consumer decoding every page) against a keyset scan."""
     started = time.perf_counter()
     await fill(dsn, PAGE_EVENTS)
@@ -192,7 +229,10 @@ async def page_read(bench: Bench, base: str, dsn: str) -> None:
     print(f"  filled {PAGE_EVENTS} events in {time.perf_counter() - started:.1f} s")
     await keyset_scan(dsn)  # warm the cache for both
 
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:  # keep-alive, as a poller
+    async with (
+        feed_server(database_url) as base,
+        httpx.AsyncClient(base_url=base, timeout=60) as client,  # keep-alive, as a poller
+    ):
 
         async def page_http() -> int:
             count, after = 0, None
@@ -213,8 +253,8 @@ async def page_read(bench: Bench, base: str, dsn: str) -> None:
         "events/s",
         "raw keyset scan (asyncpg)",
         scan_rate,
-        note=f"{PAGE_EVENTS} events via GET /v1/events?limit=1000 decoded by a typed msgspec "
-        "client; client and server share one event loop (one core)",
+        note=f"{PAGE_EVENTS} events via GET /v1/events?limit=1000 from a uvicorn process, "
+        "decoded by a typed msgspec client",
     )
 
 
@@ -274,7 +314,7 @@ async def run(bench: Bench, database_url: str) -> None:
             note="NOTIFY sent → listener callback, two asyncpg connections",
         )
 
-    await page_read(bench, base, dsn)
+    await page_read(bench, database_url, dsn)
     await notifier.close()
     await engine.dispose()
     server.should_exit = True

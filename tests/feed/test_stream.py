@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.feed.conftest import end_cursor, settled
 from tests.feed.sse import Message, append_timeline, busy_writer, messages
+from tests.feed.test_horizon import open_transaction_with_an_xid
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub
 from timeline.feed.notify import send_wakeup
@@ -281,3 +282,27 @@ async def test_a_hundred_connect_disconnect_cycles_leave_no_task_or_connection(
     assert hub.subscriber_count == 0
     assert len(asyncio.all_tasks()) <= tasks_before
     assert await feed_connections() <= 2 * 5  # the read pool's bound; nothing grew with cycles
+
+
+async def test_an_event_held_back_by_an_open_transaction_arrives_when_it_ends_unannounced(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    hub = Hub(engine, database_url, idle_poll=3600)  # only the held-back polling can deliver
+    await hub.start()
+    try:
+        stream = FeedStream(hub, engine, hub.cursor, FeedFilter()).messages()
+        await anext(stream)
+        first = asyncio.create_task(anext(stream))
+        while hub.subscriber_count == 0:  # noqa: ASYNC110 - polling the hub's state
+            await asyncio.sleep(0.01)
+        blocker = await open_transaction_with_an_xid(database_url)
+        [position] = await append_timeline(engine, f"held-{uuid.uuid4().hex[:8]}")
+        hub.wake()
+        await asyncio.sleep(0.2)
+        assert not first.done()  # behind the open transaction's horizon
+        await blocker.close()  # its end sends no wake-up
+        message = await asyncio.wait_for(first, timeout=30)
+        assert json.loads(str(message.data))["position"] == position
+        await stream.aclose()
+    finally:
+        await hub.close()

@@ -38,12 +38,13 @@ _END = (
     "ORDER BY tx_id DESC, position DESC LIMIT 1"
 )
 
-# Committed events beyond the horizon: an older transaction is still open, so
-# they will become readable when it ends, and that end sends no wake-up.
-_HELD_BACK = (
+# Committed events past the hub's cursor after it read to the horizon: held back by an
+# older transaction still open (whose end sends no wake-up), or released since the read.
+# Either way, read again soon. (Asking only for held-back ones raced: a blocker ending
+# between the read and this question left a readable event unread until the idle poll.)
+_UNREAD = (
     "SELECT EXISTS (SELECT 1 FROM events "
-    "WHERE (tx_id, position) > (CAST(CAST($1 AS text) AS xid8), $2) "
-    f"AND tx_id >= {HORIZON})"
+    "WHERE (tx_id, position) > (CAST(CAST($1 AS text) AS xid8), $2))"
 )
 
 PAGE = 1000
@@ -212,10 +213,10 @@ class Hub:
         return True
 
     async def _read_new(self) -> bool:
-        """Fan out everything new; True when committed events wait behind the horizon."""
+        """Fan out everything new; True when committed events are left unread (held back)."""
         # Nobody to deliver to: decoding everything written (an import, say) would be waste.
         if not self._subscribers and await self._skip_to_end():
-            return False
+            return await self._unread()
         while True:
             page = await read_feed_rows(
                 self._connection(),
@@ -233,8 +234,11 @@ class Hub:
             if page.at_horizon:
                 break
         # Asked after the fan-out, so delivery never waits for it.
+        return await self._unread()
+
+    async def _unread(self) -> bool:
         tx, pos = self.key
-        return bool(await self._connection().fetchval(_HELD_BACK, str(tx), pos))
+        return bool(await self._connection().fetchval(_UNREAD, str(tx), pos))
 
     def _connection(self) -> asyncpg.Connection:
         assert self._listen is not None, "the hub reconnects before it reads"
