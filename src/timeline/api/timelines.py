@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -94,12 +94,13 @@ class TimelineController(Controller):
     ) -> Response[TimelinePage]:
         """The timeline with its assertions ordered by `occurred_start`, as known at any date."""
         async with AppState.of(request).reader.connect() as conn:
-            page = await reads.get_timeline(
+            page = await reads.get_timeline_json(
                 conn, slug, temporal, filters, cursor=cursor, limit=limit
             )
         if page is None:
             raise ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
-        return cached(page, temporal, if_none_match=if_none_match)
+        # The stored views are served as they are; the body is a TimelinePage's JSON.
+        return cast(Response[TimelinePage], cached(page, temporal, if_none_match=if_none_match))
 
     @get(
         "/{slug:str}/changes",

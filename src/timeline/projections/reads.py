@@ -29,8 +29,7 @@ from timeline.projections.present import (
     assertion_view_of_row,
     changes_of_row,
     citations_of_row,
-    decode_page,
-    page_row_sql,
+    decode_views,
     source_view,
 )
 from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
@@ -44,6 +43,7 @@ from timeline.projections.views import (
     SourceView,
     TimelineList,
     TimelinePage,
+    TimelinePageJson,
     TimelineSummary,
 )
 from timeline.store.append import StreamRef
@@ -224,7 +224,9 @@ def _page_sql(
     after: list[str] | None,
     params: dict[str, Any],
 ) -> str:
-    """A scalar subquery: the JSON array of the page's views, one past the limit."""
+    """A lateral subquery over the page, one past the limit: its stored views joined
+    by commas (`views`), how many rows it found (`found`), and the keys of the last
+    row of the page (`last_start`, `last_id`) for the next cursor."""
     table = "projections.assertions" if temporal.is_current else "projections.revisions"
     where = ["r.timeline = :slug"]
     if not temporal.is_current:
@@ -238,12 +240,16 @@ def _page_sql(
             raise InvalidPageCursor("not a page cursor of this list") from None
         params["after_id"] = after[1]
         where.append("(r.occurred_start, r.assertion_id) > (:after_start, :after_id)")
-    # The JSON is made outside the LIMIT, so only the rows of the page are
-    # serialised whatever plan finds them (a sort would otherwise build it for all).
+    # The views are stored serialised (tables._state_columns): the page is their
+    # text joined, with no JSON built or parsed on either side.
     return (
-        f"(SELECT coalesce(json_agg({page_row_sql('p')} ORDER BY p.occurred_start, "
-        "p.assertion_id), '[]')::text FROM (SELECT r.state, r.recorded_at, r.last_position, "
-        f"r.occurred_start, r.assertion_id FROM {table} r WHERE {' AND '.join(where)} "
+        "(SELECT string_agg(p.view, ',' ORDER BY p.n) FILTER (WHERE p.n <= :page_size) "
+        "AS views, count(*) AS found, "
+        "max(p.occurred_start) FILTER (WHERE p.n = :page_size) AS last_start, "
+        "max(p.assertion_id) FILTER (WHERE p.n = :page_size) AS last_id "
+        "FROM (SELECT r.view, r.occurred_start, r.assertion_id, "
+        "row_number() OVER (ORDER BY r.occurred_start, r.assertion_id) AS n "
+        f"FROM {table} r WHERE {' AND '.join(where)} "
         "ORDER BY r.occurred_start, r.assertion_id LIMIT :limit) p)"
     )
 
@@ -276,6 +282,76 @@ def _head_at(head_events: str | None) -> _TimelineHead | None:
     )
 
 
+async def get_timeline_json(
+    conn: AsyncConnection,
+    slug: str,
+    temporal: Temporal = NOW,
+    filters: TimelineFilters = NO_FILTERS,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> TimelinePageJson | None:
+    """The timeline and a page of its assertions by occurred_start, as `temporal` asks,
+    with the page's views as stored JSON (what the API serves, never decoded).
+
+    One statement, so one round trip and one snapshot: the timeline row, the
+    largest position on it, and the page's views. With recorded_at the timeline
+    itself is folded from its events held then. None when the timeline does not
+    exist (or did not, at recorded_at). An assertion absent at known_at (first
+    reported later) is not listed. Raises InvalidPageCursor for a cursor this
+    read did not hand out.
+    """
+    limit = _limit(limit)
+    after = _decode_cursor(cursor, 2) if cursor is not None else None
+    params: dict[str, Any] = {"slug": slug, "limit": limit + 1, "page_size": limit}
+    page = _page_sql(temporal, filters, after, params)
+    if temporal.recorded_at is None:
+        sql = (
+            "SELECT t.slug, t.title, t.description, t.region, t.version, "
+            "greatest(t.last_position, (SELECT max(a.last_position) FROM projections.assertions a "
+            "WHERE a.timeline = :slug)) AS last_position, NULL AS head_events, pg.* "
+            f"FROM projections.timelines t CROSS JOIN LATERAL {page} pg WHERE t.slug = :slug"
+        )
+    else:
+        params["recorded_at"] = temporal.recorded_at
+        sql = (
+            "SELECT t.slug, '' AS title, '' AS description, '' AS region, 0 AS version, "
+            "(SELECT max(v.position) FROM projections.revisions v WHERE v.timeline = :slug "
+            "AND v.recorded_from <= :recorded_at) AS last_position, "
+            f"{_HEAD_EVENTS} AS head_events, pg.* "
+            f"FROM projections.timelines t CROSS JOIN LATERAL {page} pg WHERE t.slug = :slug"
+        )
+    row = (await conn.execute(_sql(sql), params)).first()
+    if row is None:
+        return None
+    if temporal.recorded_at is None:
+        head: _TimelineHead | None = _TimelineHead(
+            slug=row.slug,
+            title=row.title,
+            description=row.description,
+            region=row.region,
+            version=row.version,
+            last_position=row.last_position,
+        )
+    else:
+        head = _head_at(row.head_events)
+    if head is None:
+        return None
+    next_cursor = None
+    if row.found > limit:
+        next_cursor = _encode_cursor(row.last_start.isoformat(), row.last_id)
+    return TimelinePageJson(
+        slug=head.slug,
+        title=head.title,
+        description=head.description,
+        region=head.region,
+        version=head.version,
+        assertions=msgspec.Raw(f"[{row.views or ''}]"),
+        next_cursor=next_cursor,
+        last_position=max(head.last_position, row.last_position or 0),
+    )
+
+
 async def get_timeline(
     conn: AsyncConnection,
     slug: str,
@@ -285,62 +361,13 @@ async def get_timeline(
     cursor: str | None = None,
     limit: int = 50,
 ) -> TimelinePage | None:
-    """The timeline and a page of its assertions by occurred_start, as `temporal` asks.
-
-    One statement, so one round trip and one snapshot: the timeline row, the
-    largest position on it, and the page as one JSON array. With recorded_at
-    the timeline itself is folded from its events held then. None when the
-    timeline does not exist (or did not, at recorded_at). An assertion absent
-    at known_at (first reported later) is not listed. Raises InvalidPageCursor
-    for a cursor this read did not hand out.
-    """
-    limit = _limit(limit)
-    after = _decode_cursor(cursor, 2) if cursor is not None else None
-    params: dict[str, Any] = {"slug": slug, "limit": limit + 1}
-    page = _page_sql(temporal, filters, after, params)
-    if temporal.recorded_at is None:
-        sql = (
-            "SELECT t.slug, t.title, t.description, t.region, t.version, "
-            "greatest(t.last_position, (SELECT max(a.last_position) FROM projections.assertions a "
-            f"WHERE a.timeline = :slug)) AS last_position, NULL AS head_events, {page} AS page "
-            "FROM projections.timelines t WHERE t.slug = :slug"
-        )
-    else:
-        params["recorded_at"] = temporal.recorded_at
-        sql = (
-            "SELECT t.slug, '' AS title, '' AS description, '' AS region, 0 AS version, "
-            "(SELECT max(v.position) FROM projections.revisions v WHERE v.timeline = :slug "
-            "AND v.recorded_from <= :recorded_at) AS last_position, "
-            f"{_HEAD_EVENTS} AS head_events, {page} AS page "
-            "FROM projections.timelines t WHERE t.slug = :slug"
-        )
-    row = (await conn.execute(_sql(sql), params)).first()
-    if row is None:
+    """get_timeline_json with the views decoded: the same page, as structs."""
+    page = await get_timeline_json(conn, slug, temporal, filters, cursor=cursor, limit=limit)
+    if page is None:
         return None
-    if temporal.recorded_at is None:
-        head: _TimelineHead | None = _TimelineHead(
-            **{k: v for k, v in row._mapping.items() if k not in ("head_events", "page")}
-        )
-    else:
-        head = _head_at(row.head_events)
-    if head is None:
-        return None
-    views = decode_page(row.page)
-    next_cursor = None
-    if len(views) > limit:
-        del views[limit:]
-        last = views[-1]
-        next_cursor = _encode_cursor(last.occurred_start.isoformat(), last.id)
-    return TimelinePage(
-        slug=head.slug,
-        title=head.title,
-        description=head.description,
-        region=head.region,
-        version=head.version,
-        assertions=views,
-        next_cursor=next_cursor,
-        last_position=max(head.last_position, row.last_position or 0),
-    )
+    fields = msgspec.structs.asdict(page)
+    fields["assertions"] = decode_views(page.assertions)
+    return TimelinePage(**fields)
 
 
 # -- assertions ---------------------------------------------------------------
@@ -358,10 +385,7 @@ async def get_assertion(
     where += _occurred_window(temporal, params, "r")
     row = (
         await conn.execute(
-            _sql(
-                "SELECT r.state::text AS state, r.last_position, r.recorded_at "
-                f"FROM {table} r WHERE {' AND '.join(where)}"
-            ),
+            _sql(f"SELECT r.view FROM {table} r WHERE {' AND '.join(where)}"),
             params,
         )
     ).first()
@@ -371,7 +395,7 @@ async def get_assertion(
 _REVISION_COLUMNS = (
     "r.assertion_id, r.version, r.event_type, r.reported_at, r.event_recorded_at, "
     "r.changes::text AS changes, r.reason, r.citations::text AS citations, "
-    "r.state::text AS state, r.last_position, r.recorded_at, r.known_from, r.known_to, "
+    "r.view, r.last_position, r.known_from, r.known_to, "
     "r.known_cut_at"
 )
 # knowledge order: the recording first, then (reported_at, version)

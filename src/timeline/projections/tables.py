@@ -83,6 +83,11 @@ def _state_columns() -> list[Column[object]]:
         Column("state", JSONB, nullable=False),
         Column("last_position", BigInteger, nullable=False),
         Column("recorded_at", DateTime(timezone=True), nullable=False),
+        # The row's AssertionView as the API serves it (msgspec's JSON of the view
+        # made from state, recorded_at and last_position), so a page is served
+        # without decoding states (migration 0005). Last, so a rebuilt table lists
+        # its columns in the order the migrations added them.
+        Column("view", Text, nullable=False),
     ]
 
 

@@ -46,6 +46,7 @@ from timeline.projections.history import (
     reason_of,
     revisions,
 )
+from timeline.projections.present import view_json
 from timeline.projections.tables import assertions, sources, timelines
 from timeline.projections.tables import revisions as revisions_table
 from timeline.store.codec import RecordedEvent, decode_data, encode_data
@@ -308,6 +309,7 @@ def _state_row(rev: Revision) -> dict[str, Any]:
         "state": _json(state),
         "last_position": rev.last_position,
         "recorded_at": rev.recorded_at,
+        "view": view_json(state, recorded_at=rev.recorded_at, last_position=rev.last_position),
     }
 
 
