@@ -32,8 +32,8 @@ from timeline.store.engine import asyncpg_dsn, create_engine
 # Each figure is the sum of ROUNDS slices of SECONDS, taken in turn with its
 # baseline's slices: the machine's load drifts by 2-3x within a minute, and
 # interleaving makes both sides see the same drift.
-SECONDS = 1.0
-ROUNDS = 3
+SECONDS = 0.5
+ROUNDS = 6
 BATCH = 100
 
 EVENT = TimelineRetitled(slug="bench", title="Ceasefire talks in Moscow after ten hours")
