@@ -19,7 +19,11 @@ from timeline.migrate import migrate
 
 def main(only: list[str]) -> int:
     bench = Bench()
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name
+        for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if m.name.startswith("bench_")
+    )
     if only:
         names = [n for n in names if n.removeprefix("bench_") in only or n in only]
     with server_url() as server:
