@@ -30,20 +30,26 @@ _KEYS = {
 
 
 def _fill(table: str) -> None:
-    """Set `view` on every row of projections.<table>, a batch at a time."""
+    """Set `view` on every row of projections.<table>, a batch at a time in key order."""
     from timeline.domain.assertions import Assertion
     from timeline.projections.present import view_json
 
     decoder = msgspec.json.Decoder(Assertion)
     keys = _KEYS[table]
+    columns = ", ".join(keys)
     where = " AND ".join(f"{k} = :{k}" for k in keys)
+    after = f"({columns}) > ({', '.join(f':{k}' for k in keys)})"
     bind = op.get_bind()
+    last: dict[str, Any] | None = None
     while True:
+        # keyset pages, so each batch starts where the last ended (no rescan of updated rows)
         rows = bind.execute(
             text(
-                f"SELECT {', '.join(keys)}, state::text AS state, recorded_at, last_position "
-                f"FROM projections.{table} WHERE view IS NULL LIMIT {BATCH}"
-            )
+                f"SELECT {columns}, state::text AS state, recorded_at, last_position "
+                f"FROM projections.{table} {'' if last is None else 'WHERE ' + after} "
+                f"ORDER BY {columns} LIMIT {BATCH}"
+            ),
+            last or {},
         ).all()
         if not rows:
             return
@@ -59,6 +65,7 @@ def _fill(table: str) -> None:
             for row in rows
         ]
         bind.execute(text(f"UPDATE projections.{table} SET view = :view WHERE {where}"), values)
+        last = {k: getattr(rows[-1], k) for k in keys}
 
 
 def upgrade() -> None:
