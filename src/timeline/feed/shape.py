@@ -20,7 +20,8 @@ from litestar.response import ServerSentEventMessage
 from timeline.domain.events import EVENT_TYPES
 from timeline.store import feed as cols
 from timeline.store.codec import decode_data, encode_data
-from timeline.store.feed import FeedRows, cursor_sql
+from timeline.store.cursor import cursor_sql
+from timeline.store.feed import FeedRows
 
 CLOUDEVENTS_MEDIA_TYPE = "application/cloudevents+json"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
+from collections.abc import Callable
 
 from timeline.store.errors import InvalidCursor
 
@@ -37,3 +38,23 @@ def decode_cursor(store_id: str, cursor: str) -> tuple[int, int]:
 
 def _prefix(store_id: str) -> bytes:
     return bytes.fromhex(store_id.replace("-", "")[:8])
+
+
+def cursor_encoder(store: str) -> Callable[[int, int], str]:
+    """encode_cursor for one store, with its prefix worked out once (it runs once per event)."""
+    prefix, pack, b64 = _prefix(store), _LAYOUT.pack, binascii.b2a_base64
+    # 20 bytes encode to 27 characters and one '=' of padding, which cursors drop.
+    return lambda tx, position: (
+        b64(pack(prefix, tx, position), newline=False)[:-1].translate(_URL_SAFE).decode()
+    )
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def cursor_sql(store: str) -> str:
+    """encode_cursor as an SQL expression over an events row, for readers that select it."""
+    layout = (
+        f"'\\x{_prefix(store).hex()}'::bytea || int8send(tx_id::text::bigint) || int8send(position)"
+    )
+    return f"translate(rtrim(encode({layout}, 'base64'), '='), '+/', '-_')"

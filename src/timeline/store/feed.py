@@ -18,8 +18,7 @@ holds the feed back, so the test errs only towards waiting.
 
 from __future__ import annotations
 
-import binascii
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -29,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.store.codec import RecordedEvent
-from timeline.store.cursor import _LAYOUT, _prefix, decode_cursor, encode_cursor
+from timeline.store.cursor import cursor_encoder, decode_cursor, encode_cursor
 from timeline.store.read import COLUMNS, row_to_recorded
 
 MAX_LIMIT = 1000
@@ -162,26 +161,6 @@ def _feed_rows_sql(
         f"SELECT {columns} FROM events WHERE {' AND '.join(where)} "
         "ORDER BY events.tx_id, events.position LIMIT $3"
     )
-
-
-def cursor_encoder(store: str) -> Callable[[int, int], str]:
-    """encode_cursor for one store, with its prefix worked out once (it runs once per event)."""
-    prefix, pack, b64 = _prefix(store), _LAYOUT.pack, binascii.b2a_base64
-    # 20 bytes encode to 27 characters and one '=' of padding, which cursors drop.
-    return lambda tx, position: (
-        b64(pack(prefix, tx, position), newline=False)[:-1].translate(_URL_SAFE).decode()
-    )
-
-
-_URL_SAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def cursor_sql(store: str) -> str:
-    """encode_cursor as an SQL expression over an events row, for readers that select it."""
-    layout = (
-        f"'\\x{_prefix(store).hex()}'::bytea || int8send(tx_id::text::bigint) || int8send(position)"
-    )
-    return f"translate(rtrim(encode({layout}, 'base64'), '='), '+/', '-_')"
 
 
 async def read_feed_rows(
