@@ -6,34 +6,22 @@ start, UTC. A value that is neither is a 400 naming the parameter.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from timeline.api.errors import ApiProblem
-from timeline.projections.temporal import Temporal, TimelineFilters
-
-TIME_HELP = "an RFC 3339 time (2020-10-10T12:00:00Z) or a plain date (2020-10-10, its start, UTC)"
+from timeline.projections.temporal import TIME_HELP, Temporal, TimelineFilters, parse_instant
 
 
 def parse_time(raw: str, name: str) -> datetime:
     """An RFC 3339 time or a plain date (its start, UTC); a 400 naming `name` otherwise."""
-    text = raw.strip()
     try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        when = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise ApiProblem(400, "invalid-time", f"expected {TIME_HELP}", field=name) from None
-    if when.tzinfo is None:
-        raise ApiProblem(
-            400, "invalid-time", "a time needs a zone offset, e.g. Z or +04:00", field=name
-        )
-    if not 1 <= when.astimezone(UTC).year <= 9998:
-        raise ApiProblem(400, "invalid-time", "out of range", field=name)
-    return when.astimezone(UTC)
+        return parse_instant(raw)
+    except ValueError as error:
+        raise ApiProblem(400, "invalid-time", str(error), field=name) from None
 
 
 def _opt(raw: str | None, name: str) -> datetime | None:

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import msgspec
+
+TIME_HELP = "an RFC 3339 time (2020-10-10T12:00:00Z) or a plain date (2020-10-10, its start, UTC)"
+
+
+def parse_instant(raw: str) -> datetime:
+    """An RFC 3339 time or a plain date (its start), in UTC; ValueError saying why otherwise."""
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        when = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(f"expected {TIME_HELP}") from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError("a time needs a zone offset, e.g. Z or +04:00")
+    if not 1 <= when.astimezone(UTC).year <= 9998:
+        raise ValueError("out of range")
+    return when.astimezone(UTC)
 
 
 class Temporal(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,13 +6,14 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import BinaryIO
 
 import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from timeline.projections.temporal import parse_instant
 from timeline.store.engine import create_engine
 from timeline.store.restore import RestoreConflict
 from timeline.transfer.export import export_log, timeline_state
@@ -84,14 +85,9 @@ async def cli_import(url: str, file: str) -> int:
 def parse_known_at(raw: str) -> datetime:
     """An RFC 3339 time, or a plain date meaning its start (UTC), as the API reads them."""
     try:
-        if len(raw) == 10:
-            return datetime.combine(date.fromisoformat(raw), datetime.min.time(), UTC)
-        when = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
-        raise ValueError(f"--known-at {raw!r}: expected RFC 3339 or YYYY-MM-DD") from None
-    if when.utcoffset() is None:
-        raise ValueError(f"--known-at {raw!r}: give a time zone (e.g. Z)")
-    return when
+        return parse_instant(raw)
+    except ValueError as error:
+        raise ValueError(f"--known-at {raw!r}: {error}") from None
 
 
 async def _write_state(url: str, fmt: str, slug: str, known_at: datetime | None) -> bytes | None:
