@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from timeline.schema import metadata
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 
 config = context.config
 target_metadata = metadata

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tests.pg import scratch_database, server_url
 from timeline.commands.writer import Writer
 from timeline.migrate import migrate
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 
 settings.register_profile(
     "timeline",

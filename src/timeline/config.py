@@ -31,6 +31,11 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     reads_need_key: bool = False
     pool_size: int = 10
+    # The API's database timeouts, in seconds (store.db.Timeouts).
+    db_statement_timeout: float = 1.0
+    db_command_timeout: float = 1.5
+    db_acquire_timeout: float = 1.0
+    db_connect_timeout: float = 1.5
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -54,6 +59,10 @@ class Settings:
             cors_origins=origins,
             reads_need_key=_bool(env, "TIMELINE_READS_NEED_KEY", False),
             pool_size=_int(env, "TIMELINE_POOL_SIZE", 10, 1, 1000),
+            db_statement_timeout=_seconds(env, "TIMELINE_DB_STATEMENT_TIMEOUT", 1.0),
+            db_command_timeout=_seconds(env, "TIMELINE_DB_COMMAND_TIMEOUT", 1.5),
+            db_acquire_timeout=_seconds(env, "TIMELINE_DB_ACQUIRE_TIMEOUT", 1.0),
+            db_connect_timeout=_seconds(env, "TIMELINE_DB_CONNECT_TIMEOUT", 1.5),
         )
 
 
@@ -74,6 +83,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
         raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
     if not low <= value <= high:
         raise ConfigError(f"{name}={value}: expected a number from {low} to {high}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds, e.g. 1.5") from None
+    if not 0.05 <= value <= 3600:
+        raise ConfigError(f"{name}={value}: expected from 0.05 to 3600 seconds")
     return value
 
 

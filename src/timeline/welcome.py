@@ -8,7 +8,7 @@ import sys
 from sqlalchemy import text
 
 from timeline.config import ConfigError, Settings
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 
 SLUG = "nagorno-karabakh-2020"
 

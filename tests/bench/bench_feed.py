@@ -30,7 +30,7 @@ from litestar.response import ServerSentEvent
 from tests.bench.harness import Bench, percentile, rate
 from tests.feed.sse import append_timeline, messages
 from timeline.feed.plugin import FeedPlugin
-from timeline.store.engine import asyncpg_dsn, create_engine
+from timeline.store.db import asyncpg_dsn, create_engine
 
 SAMPLES = 150
 PAGE_EVENTS = 1_000_000

@@ -34,7 +34,7 @@ from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.domain.commands import OpenTimeline, RecordAssertion, RegisterSource
 from timeline.domain.values import Citation, Place
-from timeline.store.engine import asyncpg_dsn, create_engine
+from timeline.store.db import asyncpg_dsn, create_engine
 
 SECONDS = 8
 CONNECTIONS = 32

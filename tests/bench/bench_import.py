@@ -11,7 +11,7 @@ import msgspec
 
 from tests.bench.harness import Bench
 from tests.transfer.synthetic import synthetic_log
-from timeline.store.engine import asyncpg_dsn, create_engine
+from timeline.store.db import asyncpg_dsn, create_engine
 from timeline.transfer.importer import import_events
 from timeline.transfer.ndjson import LogLine
 

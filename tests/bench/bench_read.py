@@ -28,7 +28,7 @@ from timeline.projections import tables
 from timeline.projections.reads import get_timeline
 from timeline.projections.rebuild import rebuild
 from timeline.projections.temporal import NOW, Temporal
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 
 SAMPLES = 60
 BIG_TIMELINES = int(os.environ.get("TIMELINE_BENCH_BIG_TIMELINES", "200"))

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.bench.harness import Bench, rate
 from tests.bench.seed import seed_events
 from timeline.projections.rebuild import rebuild
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 from timeline.store.read import COLUMNS, row_to_recorded
 
 TIMELINES = int(os.environ.get("TIMELINE_BENCH_REBUILD_TIMELINES", "6"))

@@ -27,7 +27,7 @@ from tests.bench.harness import Bench
 from timeline.domain.events import TimelineRetitled
 from timeline.store.append import StreamRef, append_to_stream, request_hash
 from timeline.store.codec import encode_data
-from timeline.store.engine import asyncpg_dsn, create_engine
+from timeline.store.db import asyncpg_dsn, create_engine
 
 # Each figure is the sum of ROUNDS slices of SECONDS, taken in turn with its
 # baseline's slices: the machine's load drifts by 2-3x within a minute, and

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.feed.sse import append_timeline
-from timeline.store.engine import asyncpg_dsn
+from timeline.store.db import asyncpg_dsn
 from timeline.store.feed import read_feed, read_feed_rows, store_id
 
 

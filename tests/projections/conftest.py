@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.pg import scratch_database
 from timeline.commands.writer import Writer
 from timeline.migrate import migrate
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 
 
 @pytest.fixture(scope="session")

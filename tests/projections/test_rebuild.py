@@ -18,7 +18,7 @@ from timeline.projections.reads import get_assertion
 from timeline.projections.rebuild import BUILD_SCHEMA, RebuildIncomplete, rebuild
 from timeline.projections.temporal import Temporal
 from timeline.projections.update import RowCache
-from timeline.store.engine import asyncpg_dsn, create_engine
+from timeline.store.db import asyncpg_dsn, create_engine
 
 
 async def _busy_world(writer: Writer) -> World:

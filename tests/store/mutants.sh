@@ -28,7 +28,7 @@ mutant no_idempotency $A '  IF p_idem_key IS NOT NULL THEN
     -- A concurrent' tests/store/test_idempotency.py
 mutant no_key_hash_check $A '      IF v_key.request_hash <> p_idem_hash THEN|||      IF false THEN' tests/store/test_idempotency.py
 mutant no_key_lock $A '    PERFORM pg_advisory_xact_lock|||    -- PERFORM pg_advisory_xact_lock' "tests/store/test_idempotency.py tests/store/test_key_lock.py"
-mutant append_commits src/timeline/store/append.py '        (row,) = await fetch_in_transaction(conn, _APPEND, *args)|||        (row,) = await fetch_in_transaction(conn, _APPEND, *args)
+mutant append_commits src/timeline/store/append.py '        (row,) = await fetch(conn, _APPEND, *args)|||        (row,) = await fetch(conn, _APPEND, *args)
         await conn.commit()' tests/store/test_atomic.py
 mutant driver_outside_transaction src/timeline/store/engine.py '            await start()|||            pass' "tests/store/test_atomic.py tests/store/test_driver_transaction.py"
 mutant no_horizon src/timeline/store/feed.py 'f"tx_id < {HORIZON}",|||"true",' "tests/store/test_feed.py -k busy"

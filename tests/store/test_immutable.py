@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.store.streams import committed_append, fresh_stream, opened
-from timeline.store.engine import asyncpg_dsn
+from timeline.store.db import asyncpg_dsn
 
 REFUSED = [
     "UPDATE events SET data = '{}'::jsonb WHERE position = $1",

@@ -11,7 +11,7 @@ from tests.pg import scratch_database
 from timeline.commands.writer import Writer
 from timeline.demo import load_demo
 from timeline.migrate import migrate
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 
 
 @pytest.fixture(scope="module")

@@ -214,7 +214,7 @@ class AsyncEngineOf:
     """An engine on `url`, disposed on exit."""
 
     def __init__(self, url: str) -> None:
-        from timeline.store.engine import create_engine
+        from timeline.store.db import create_engine
 
         self.engine = create_engine(url, pool_size=1)
 

@@ -24,7 +24,7 @@ from timeline.api.timelines import TimelineController
 from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
-from timeline.store.engine import create_engine
+from timeline.store.db import Timeouts, create_engine
 
 DESCRIPTION = """\
 An event-sourced, bitemporal store of conflict timelines.
@@ -55,12 +55,24 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def api_timeouts(settings: Settings) -> Timeouts:
+    return Timeouts(
+        statement=settings.db_statement_timeout,
+        command=settings.db_command_timeout,
+        acquire=settings.db_acquire_timeout,
+        connect=settings.db_connect_timeout,
+    )
+
+
 def create_app(
     settings: Settings, database_url: str, *, extra_route_handlers: Sequence[Any] = ()
 ) -> Litestar:
     """The API on `database_url`; `extra_route_handlers` is for benchmarks' baseline routes."""
-    engine = create_engine(database_url, pool_size=settings.pool_size, application="timeline-api")
-    feed = FeedPlugin(database_url)
+    timeouts = api_timeouts(settings)
+    engine = create_engine(
+        database_url, pool_size=settings.pool_size, application="timeline-api", timeouts=timeouts
+    )
+    feed = FeedPlugin(database_url, timeouts=timeouts)
     writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
 
     async def dispose_engine() -> None:

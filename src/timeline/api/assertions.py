@@ -53,7 +53,7 @@ class AssertionController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[AssertionView]:
         """One assertion as known at `known_at` and held at `recorded_at` (default: now)."""
-        async with AppState.of(request).reader.connect() as conn:
+        async with AppState.of(request).read() as conn:
             view = await reads.get_assertion(conn, assertion_id, temporal)
         if view is None:
             raise ApiProblem(
@@ -75,7 +75,7 @@ class AssertionController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[HistoryView]:
         """Each version with what changed (field, from, to), the reason and the full state."""
-        async with AppState.of(request).reader.connect() as conn:
+        async with AppState.of(request).read() as conn:
             view = await reads.get_history(conn, assertion_id, temporal)
         if view is None:
             raise ApiProblem(

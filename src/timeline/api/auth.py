@@ -39,7 +39,7 @@ async def _key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
             headers=CHALLENGE,
         )
     state = AppState.of(connection)
-    async with state.reader.connect() as conn:  # one SELECT: no transaction round trips
+    async with state.read() as conn:  # one SELECT: no transaction round trips
         key = await find_key(conn, token)
     if key is None:
         raise ApiProblem(

@@ -21,7 +21,13 @@ from sqlalchemy.exc import DBAPIError
 from timeline.commands.errors import StaleVersion
 from timeline.domain.errors import AlreadyExists, DomainError, NotFound
 from timeline.projections.views import InvalidPageCursor
-from timeline.store.errors import IdempotencyKeyReused, InvalidCursor, StreamVersionConflict
+from timeline.store.db import is_lost
+from timeline.store.errors import (
+    DatabaseUnavailable,
+    IdempotencyKeyReused,
+    InvalidCursor,
+    StreamVersionConflict,
+)
 
 log = logging.getLogger("timeline.api")
 
@@ -148,13 +154,22 @@ def _database(exc: DBAPIError) -> ProblemDetailsException | None:
     if isinstance(state, str) and state.startswith("22"):
         # A data exception: text PostgreSQL cannot hold (NUL) or a value out of its range.
         return ApiProblem(400, "invalid-value", "a value the database cannot store", field="body")
-    if exc.connection_invalidated or (isinstance(state, str) and state.startswith(("08", "57P"))):
+    if is_lost(exc):
         return _unavailable()
     return None
 
 
-def _unavailable() -> ApiProblem:
-    return ApiProblem(503, "database-unavailable", "the database does not answer; retry later")
+# Seconds a client should wait before retrying a 503: about a restart's length.
+RETRY_AFTER_SECONDS = 1
+
+
+def _unavailable(_exc: Exception | None = None) -> ApiProblem:
+    return ApiProblem(
+        503,
+        "database-unavailable",
+        "the database does not answer; retry later",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 EXCEPTION_MAP: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = {
@@ -165,6 +180,7 @@ EXCEPTION_MAP: dict[type[Exception], Callable[[Any], ProblemDetailsException]] =
     InvalidCursor: _feed_cursor,
     InvalidPageCursor: _page_cursor,
     HTTPException: _http,
+    DatabaseUnavailable: _unavailable,
 }
 
 
@@ -178,7 +194,7 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     """A bug: log it with the request id, answer 500 without details."""
     request_id = request_id_of(request)
     known = _database(exc) if isinstance(exc, DBAPIError) else None
-    if known is None and isinstance(exc, (OSError, TimeoutError)):
+    if known is None and is_lost(exc):
         known = _unavailable()
     if known is not None:
         log.warning("%s %s: %r (request %s)", request.method, request.url.path, exc, request_id)

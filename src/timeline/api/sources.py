@@ -72,7 +72,7 @@ class SourceController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[SourceView]:
         """One source, as this store held it at `recorded_at` (default now)."""
-        async with AppState.of(request).reader.connect() as conn:
+        async with AppState.of(request).read() as conn:
             view = await reads.get_source(conn, source_id, temporal)
         if view is None:
             raise ApiProblem(404, "not-found", f"no source {source_id!r}", field="source_id")

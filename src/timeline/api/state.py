@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.commands.writer import Writer
 from timeline.config import Settings
+from timeline.store.db import connect
 
 
 @dataclass
@@ -23,6 +24,10 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def read(self) -> Any:
+        """`async with state.read() as conn`: an autocommit connection, failures as 503."""
+        return connect(self.reader)
 
     @staticmethod
     def of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:

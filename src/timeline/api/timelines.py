@@ -72,7 +72,7 @@ class TimelineController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[TimelineList]:
         """Every timeline, in slug order, a page at a time."""
-        async with AppState.of(request).reader.connect() as conn:
+        async with AppState.of(request).read() as conn:
             page = await reads.list_timelines(conn, cursor=cursor, limit=limit)
         return cached(page, None, if_none_match=if_none_match)
 
@@ -93,7 +93,7 @@ class TimelineController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[TimelinePage]:
         """The timeline with its assertions ordered by `occurred_start`, as known at any date."""
-        async with AppState.of(request).reader.connect() as conn:
+        async with AppState.of(request).read() as conn:
             page = await reads.get_timeline_json(
                 conn, slug, temporal, filters, cursor=cursor, limit=limit
             )
@@ -137,7 +137,7 @@ class TimelineController(Controller):
         end = parse_time(until, "until") if until else now()
         if end < start:
             raise ApiProblem(400, "invalid-window", "until precedes since", field="until")
-        async with AppState.of(request).reader.connect() as conn:
+        async with AppState.of(request).read() as conn:
             view = await reads.get_changes(conn, slug, start, end, temporal)
         if view is None:
             raise ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")

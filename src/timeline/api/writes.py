@@ -83,7 +83,7 @@ async def created(
     what its first run answered, whatever came after.
     """
     state = AppState.of(request)
-    async with state.reader.connect() as conn:
+    async with state.read() as conn:
         view = await read(conn, result.stream.id, Temporal(recorded_at=result.recorded_at))
     if view is None:
         raise RuntimeError(f"{result.stream} was written but cannot be read back")

@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 from timeline.store.tables import api_keys
 
 SCOPES = ("read", "write")

@@ -19,6 +19,7 @@ from timeline.store.append import (
     find_idempotent,
 )
 from timeline.store.codec import RecordedEvent, type_of
+from timeline.store.db import begin
 
 
 class WriteContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,7 +63,7 @@ class Writer:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
+        async with begin(self.engine) as conn:
             yield conn
         if self.on_commit is not None:
             self.on_commit()

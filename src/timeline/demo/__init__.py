@@ -8,7 +8,7 @@ from timeline.commands.writer import Writer
 from timeline.demo.load import LoadReport, load_demo
 from timeline.demo.seed import Seed, read_seed
 from timeline.domain.errors import DomainError
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 
 __all__ = ["LoadReport", "Seed", "cli_load", "load_demo", "read_seed"]
 

@@ -24,7 +24,7 @@ from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import LIVE_CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
-from timeline.store.engine import asyncpg_dsn
+from timeline.store.db import asyncpg_dsn
 from timeline.store.feed import HORIZON, read_feed_rows, store_id
 
 log = logging.getLogger(__name__)

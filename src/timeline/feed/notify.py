@@ -12,7 +12,7 @@ import logging
 
 import asyncpg
 
-from timeline.store.engine import asyncpg_dsn
+from timeline.store.db import asyncpg_dsn
 
 CHANNEL = "timeline_feed"
 _NOTIFY = f"NOTIFY {CHANNEL}"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from timeline.feed.hub import Hub
 from timeline.feed.notify import Notifier
 from timeline.feed.routes import list_events, stream_events
-from timeline.store.engine import create_engine
+from timeline.store.db import API_TIMEOUTS, Timeouts, create_engine
 from timeline.store.errors import InvalidCursor
 
 
@@ -52,9 +52,15 @@ class FeedPlugin(InitPluginProtocol):
     """Mounts /v1/events and /v1/events/stream, and owns the process's one LISTEN connection."""
 
     def __init__(
-        self, database_url: str, *, pool_size: int = 5, buffer_capacity: int = 1000
+        self,
+        database_url: str,
+        *,
+        pool_size: int = 5,
+        buffer_capacity: int = 1000,
+        timeouts: Timeouts = API_TIMEOUTS,
     ) -> None:
         self.database_url = database_url
+        self.timeouts = timeouts
         self.pool_size = pool_size
         self.buffer_capacity = buffer_capacity
         self.engine: AsyncEngine | None = None
@@ -76,9 +82,13 @@ class FeedPlugin(InitPluginProtocol):
 
     async def start(self, app: Litestar | None = None) -> None:
         """Open the read pool, the LISTEN connection and the notifier."""
+        # Autocommit: each page is one statement, with no BEGIN and ROLLBACK around it.
         self.engine = create_engine(
-            self.database_url, pool_size=self.pool_size, application="timeline-feed"
-        )
+            self.database_url,
+            pool_size=self.pool_size,
+            application="timeline-feed",
+            timeouts=self.timeouts,
+        ).execution_options(isolation_level="AUTOCOMMIT")
         self.hub = Hub(self.engine, self.database_url, capacity=self.buffer_capacity)
         self.notifier = Notifier(self.database_url)
         await self.hub.start()

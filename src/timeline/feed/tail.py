@@ -10,7 +10,7 @@ import asyncpg
 
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import PAGE_CURSOR, event_text, page_columns
-from timeline.store.engine import asyncpg_dsn, create_engine
+from timeline.store.db import asyncpg_dsn, create_engine
 from timeline.store.errors import InvalidCursor
 from timeline.store.feed import read_feed_rows, store_id
 

@@ -383,7 +383,7 @@ class _RateColumn(ProgressColumn):
 
 async def cli_rebuild(url: str, batch_size: int) -> int:
     """`timeline rebuild`: rebuild with a progress bar (events, events/s, ETA)."""
-    from timeline.store.engine import create_engine
+    from timeline.store.db import create_engine
 
     engine = create_engine(url, pool_size=2, application="timeline-rebuild")
     columns = (

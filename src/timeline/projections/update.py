@@ -50,6 +50,7 @@ from timeline.projections.present import view_json
 from timeline.projections.tables import assertions, sources, timelines
 from timeline.projections.tables import revisions as revisions_table
 from timeline.store.codec import RecordedEvent, decode_data, encode_data
+from timeline.store.db import copy_records
 
 _encoder = msgspec.json.Encoder()
 _state_decoder = msgspec.json.Decoder(Assertion)
@@ -467,17 +468,11 @@ async def _insert(
     assert conn.sync_connection is not None
     options = conn.sync_connection.get_execution_options()
     translate = options.get("schema_translate_map") or {}
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    if not driver.is_in_transaction():
-        # SQLAlchemy opens its transaction lazily, at the first statement: open it
-        # now, or the COPY would commit on its own.
-        await conn.exec_driver_sql("SELECT 1")
     columns = [c.name for c in table.columns if c.computed is None]
-    await driver.copy_records_to_table(
+    await copy_records(
+        conn,
         table.name,
-        schema_name=translate.get(table.schema, table.schema),
+        schema=translate.get(table.schema, table.schema),
         columns=columns,
         records=[tuple(row[name] for name in columns) for row in rows],
     )

@@ -3,7 +3,7 @@
 The server-side function `timeline_append` (migrations 0001, made leaner in
 0004) does the optimistic-concurrency check, the insert and the idempotency
 record in one statement, sent straight to the asyncpg connection inside the
-caller's transaction (store.engine.driver_in_transaction). The unique
+caller's transaction (store.db.driver_of). The unique
 (stream_type, stream_id, version) constraint is the last word on concurrency:
 of two writers that read the same version, the second's insert fails and this
 module turns that into StreamVersionConflict.
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.events import Event
 from timeline.store.codec import encode_data, reported_at_for_row, type_of
-from timeline.store.engine import fetch_in_transaction
+from timeline.store.db import fetch
 from timeline.store.errors import IdempotencyKeyReused, StreamVersionConflict
 
 DEFAULT_IDEMPOTENCY_TTL = 24 * 3600
@@ -101,7 +101,7 @@ async def append_to_stream(
         idempotency_ttl,
     )
     try:
-        (row,) = await fetch_in_transaction(conn, _APPEND, *args)
+        (row,) = await fetch(conn, _APPEND, *args)
     except DBAPIError as error:
         cause, state = error.orig, getattr(error.orig, "sqlstate", None)
         if state == "23505" and getattr(cause, "constraint_name", "") == (
@@ -131,7 +131,7 @@ async def find_idempotent(
     ttl: int = DEFAULT_IDEMPOTENCY_TTL,
 ) -> AppendResult | None:
     """The first result of a live key, None for a new one; IdempotencyKeyReused on a mismatch."""
-    rows = await fetch_in_transaction(conn, _FIND_KEY, key, ttl)
+    rows = await fetch(conn, _FIND_KEY, key, ttl)
     if not rows or rows[0]["version"] is None:
         return None
     row = rows[0]

@@ -3,7 +3,8 @@
 StoreError
  ├── StreamVersionConflict      the stream is not at the expected version
  ├── IdempotencyKeyReused       the key was used before for different content
- └── InvalidCursor              a feed cursor that is malformed or from another store
+ ├── InvalidCursor              a feed cursor that is malformed or from another store
+ └── DatabaseUnavailable        the database does not answer (down, frozen, restarting)
 """
 
 from __future__ import annotations
@@ -35,3 +36,7 @@ class IdempotencyKeyReused(StoreError):
 
 class InvalidCursor(StoreError):
     """A feed cursor that this store did not hand out."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database did not answer in time, or the connection to it was lost; retry later."""

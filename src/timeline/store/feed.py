@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.store.codec import RecordedEvent
 from timeline.store.cursor import cursor_encoder, decode_cursor, encode_cursor
+from timeline.store.db import fetch
 from timeline.store.read import COLUMNS, row_to_recorded
 
 MAX_LIMIT = 1000
@@ -194,10 +195,9 @@ async def read_feed_rows(
         if value is not None:
             args.append(value)
     if isinstance(conn, asyncpg.Connection):  # a reader's own connection (the feed's hub)
-        driver = conn
+        rows = await conn.fetch(sql, *args)
     else:
-        driver = (await conn.get_raw_connection()).driver_connection
-    rows = await driver.fetch(sql, *args)
+        rows = await fetch(conn, sql, *args)
     if cursor_column is None:
         encode = cursor_encoder(store)
         cursors = [encode(row[TX], row[POSITION]) for row in rows]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.store.append import StreamRef
 from timeline.store.codec import RecordedEvent, decode_data
-from timeline.store.engine import fetch_in_transaction
+from timeline.store.db import fetch
 
 COLUMNS = (
     "position, tx_id::text AS tx_id, stream_type, stream_id, version, type, schema_version, "
@@ -79,7 +79,7 @@ async def read_stream(
     conn: AsyncConnection, stream: StreamRef, *, recorded_at: datetime | None = None
 ) -> list[RecordedEvent]:
     """The stream's events in version order; with `recorded_at`, as the store held it then."""
-    records = await fetch_in_transaction(conn, _READ_STREAM, stream.type, stream.id, recorded_at)
+    records = await fetch(conn, _READ_STREAM, stream.type, stream.id, recorded_at)
     return [record_to_recorded(record) for record in records]
 
 
@@ -91,9 +91,7 @@ async def read_streams(
     found: dict[StreamRef, list[RecordedEvent]] = {stream: [] for stream in wanted}
     if not wanted:
         return found
-    records = await fetch_in_transaction(
-        conn, _READ_STREAMS, [s.type for s in wanted], [s.id for s in wanted]
-    )
+    records = await fetch(conn, _READ_STREAMS, [s.type for s in wanted], [s.id for s in wanted])
     for record in records:
         found[StreamRef(record["stream_type"], record["stream_id"])].append(
             record_to_recorded(record)

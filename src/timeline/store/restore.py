@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.store.codec import RecordedEvent
+from timeline.store.db import copy_records
 from timeline.store.errors import StoreError
 from timeline.store.read import row_to_recorded
 
@@ -157,9 +158,12 @@ async def stage(conn: AsyncConnection, rows: Sequence[StagedEvent]) -> None:
     """COPY rows into the staging table."""
     if not rows:
         return
-    raw: Any = (await conn.get_raw_connection()).driver_connection
-    await raw.copy_records_to_table(
-        STAGING, records=[msgspec.structs.astuple(r) for r in rows], columns=STAGED_COLUMNS
+    await copy_records(
+        conn,
+        STAGING,
+        schema=None,
+        columns=STAGED_COLUMNS,
+        records=[msgspec.structs.astuple(r) for r in rows],
     )
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from timeline.projections.temporal import parse_instant
-from timeline.store.engine import create_engine
+from timeline.store.db import create_engine
 from timeline.store.restore import RestoreConflict
 from timeline.transfer.export import export_log, timeline_state
 from timeline.transfer.formats import to_csv, to_geojson, to_timelinejs
