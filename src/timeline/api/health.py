@@ -9,7 +9,7 @@ from litestar import Request, get
 from sqlalchemy import text
 
 from timeline.api.docs import problems
-from timeline.api.errors import ApiProblem
+from timeline.api.errors import RETRY_AFTER_SECONDS, ApiProblem
 from timeline.api.schemas import Health
 from timeline.api.state import AppState
 
@@ -34,6 +34,9 @@ async def health(request: Request[Any, Any, Any]) -> Health:
         await asyncio.wait_for(_ping(request), TIMEOUT_SECONDS)
     except Exception as error:  # any failure to answer means "not healthy", never a 500
         raise ApiProblem(
-            503, "database-unavailable", f"the database does not answer: {type(error).__name__}"
+            503,
+            "database-unavailable",
+            f"the database does not answer: {type(error).__name__}",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from None
     return Health(status="ok")

@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -104,7 +105,19 @@ def create_engine(
         },
     )
     event.listen(engine.sync_engine, "handle_error", _mark_lost)
+    event.listen(engine.sync_engine.pool, "checkout", _closed_meanwhile)
     return engine
+
+
+def _closed_meanwhile(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Never hand out a pooled connection the server closed while it sat in the pool.
+
+    A restart or pg_terminate_backend closes the socket, and asyncpg notices at
+    once (no round trip): the pool then drops it and checks out another.
+    """
+    driver = getattr(dbapi_connection, "_connection", None)
+    if driver is not None and driver.is_closed():
+        raise sa_exc.DisconnectionError("the server closed this connection")
 
 
 async def connect_dedicated(
@@ -172,6 +185,13 @@ def _mark_lost(context: ExceptionContext) -> None:
         return
     if is_lost(error):
         context.is_disconnect = True
+        # Abort the socket now, or SQLAlchemy's invalidation tries a polite close
+        # first, which waits up to 2 s more on a server that does not answer.
+        with contextlib.suppress(Exception):
+            connection = context.connection
+            driver = connection.connection.driver_connection if connection else None
+            if driver is not None and not driver.is_closed():
+                driver.terminate()
 
 
 async def _discard(conn: AsyncConnection, error: BaseException) -> None:
@@ -185,6 +205,11 @@ async def _discard(conn: AsyncConnection, error: BaseException) -> None:
         fairy = conn.sync_connection.connection if conn.sync_connection else None
         if fairy is not None:
             pool._invalidate(fairy, error if isinstance(error, Exception) else None, _checkin=False)
+            driver = fairy.driver_connection
+            if driver is not None and not driver.is_closed():
+                # Abort the socket now: SQLAlchemy's own invalidation first tries a polite
+                # close, which waits up to 2 s more on a server that does not answer.
+                driver.terminate()
     except sa_exc.SQLAlchemyError:
         pass  # the connection already went; invalidate() below still drops it
     await conn.invalidate(error if isinstance(error, Exception) else None)
