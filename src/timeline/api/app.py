@@ -15,6 +15,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from timeline import __version__
 from timeline.api.assertions import AssertionController
+from timeline.api.edge import edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
 from timeline.api.requests import request_id_middleware
@@ -106,5 +107,5 @@ def create_app(
         logging_config=None,
     )
     # Outside Litestar's own layers, so even a path no route matches gets a request id.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    app.asgi_handler = request_id_middleware(edge_middleware(app.asgi_handler))
     return app

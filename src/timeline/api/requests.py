@@ -19,6 +19,16 @@ access_log = logging.getLogger("timeline.access")
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+# Query parameters that may carry a credential: their values never reach a log.
+_SECRET = re.compile(
+    r"(?i)(^|&)((?:api[_-]?)?key|token|access[_-]?token|secret|password|authorization|auth)=[^&]*"
+)
+
+
+def redacted(query: str) -> str:
+    """The query string with credential values replaced: `key=[redacted]`."""
+    return _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}=[redacted]", query)
+
 
 def _incoming_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
@@ -68,7 +78,7 @@ def _fields(scope: Scope, status: int, request_id: str, started: float) -> dict[
         "request_id": request_id,
         "method": scope.get("method"),
         "path": scope.get("path"),
-        "query": scope.get("query_string", b"").decode("latin-1"),
+        "query": redacted(scope.get("query_string", b"").decode("latin-1")),
         "status": status,
         "ms": round((time.perf_counter() - started) * 1000, 2),
         "client": client[0] if client else None,

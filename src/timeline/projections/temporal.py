@@ -20,9 +20,13 @@ def parse_instant(raw: str) -> datetime:
         raise ValueError(f"expected {TIME_HELP}") from None
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError("a time needs a zone offset, e.g. Z or +04:00")
-    if not 1 <= when.astimezone(UTC).year <= 9998:
-        raise ValueError("out of range")
-    return when.astimezone(UTC)
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:  # an offset that carries it past year 1 or 9999
+        utc = None
+    if utc is None or not 1 <= utc.year <= 9998:
+        raise ValueError("out of range: use a time from year 1 to 9998 (in UTC)")
+    return utc
 
 
 class Temporal(msgspec.Struct, frozen=True, kw_only=True):

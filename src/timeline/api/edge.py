@@ -1,0 +1,137 @@
+"""What every HTTP request meets first, before any route: one pure ASGI middleware.
+
+- **Query strings** are checked once for what no parameter may hold: a NUL
+  (PostgreSQL text cannot store it), bytes that are not UTF-8, or a broken
+  percent-escape. Each is a 400 problem+json naming the parameter, so no
+  route ever passes such a value to the database.
+- **HEAD** is served for every GET route: the GET runs and its body is dropped,
+  its headers (Content-Length, ETag) kept (RFC 9110 §9.3.2).
+- **Security headers** on every response: `X-Content-Type-Options: nosniff`
+  and `Referrer-Policy: no-referrer`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
+
+from timeline.api.errors import MEDIA_TYPE, PROBLEM_BASE
+
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def query_problem(query: bytes) -> tuple[str, str] | None:
+    """(parameter, reason) for the first parameter no route may receive, else None."""
+    for part in query.split(b"&"):
+        if not part:
+            continue
+        raw_name, _, raw_value = part.partition(b"=")
+        name = _decode(raw_name)
+        shown = name if isinstance(name, str) and "\x00" not in name else "query"
+        for raw in (raw_name, raw_value):
+            if _ESCAPE.search(raw):
+                return shown, "a broken percent-escape (use %XX)"
+            text = _decode(raw)
+            if text is None:
+                return shown, "not UTF-8"
+            if "\x00" in text:
+                return shown, "must not contain NUL (%00)"
+    return None
+
+
+def _decode(raw: bytes) -> str | None:
+    from urllib.parse import unquote_to_bytes
+
+    try:
+        return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _problem(field: str, reason: str) -> bytes:
+    return msgspec.json.encode(
+        {
+            "type": PROBLEM_BASE + "invalid-parameter",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": f"{field}: {reason}",
+            "errors": [{"field": field, "message": reason}],
+        }
+    )
+
+
+def edge_middleware(app: ASGIApp) -> ASGIApp:
+    """Refuse unusable query strings, serve HEAD as GET without a body, add security headers."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await app(scope, receive, send)
+            return
+        found = query_problem(scope.get("query_string", b""))
+        if found is not None:
+            body = _problem(*found)
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    *SECURITY_HEADERS,
+                ],
+            }
+            end: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": body,
+                "more_body": False,
+            }
+            await send(start)
+            await send(end)
+            return
+        head = scope.get("method") == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}  # type: ignore[assignment]
+
+        done = False
+
+        async def send_secured(message: Message) -> None:
+            nonlocal done
+            if done:
+                raise _HeadDone
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+            elif head and message["type"] == "http.response.body":
+                # The headers are all a HEAD needs: end the response at its first body
+                # part, and stop the route (a stream would otherwise run on).
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                done = True
+                raise _HeadDone
+            await send(message)
+
+        try:
+            await app(scope, receive, send_secured)
+        except Exception:
+            # Litestar re-raises an error after the response started as its own (or, from
+            # a stream, in an exception group): once a HEAD is answered, that is ours.
+            if not done:
+                raise
+
+    return middleware
+
+
+class _HeadDone(Exception):
+    """Raised into the route once a HEAD's headers have gone out."""

@@ -1,0 +1,151 @@
+"""Hostile input, permanently: each attack gets a clear 4xx naming its field, on every route.
+
+The routes are taken from the app's own OpenAPI document, so a new GET route
+is attacked too without anyone adding it here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from tests.api.conftest import Client, fields_of
+from tests.api.flows import open_timeline, record, register_source
+
+TIME_PARAMETERS = {
+    "known_at",
+    "recorded_at",
+    "as_of",
+    "occurred_from",
+    "occurred_to",
+    "since",
+    "until",
+}
+# Offsets that carry a valid-looking time past year 1 or 9999 once it is made UTC.
+EXTREME_TIMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
+
+
+@pytest.fixture(scope="module")
+async def ids(client: Client, auth: dict[str, str]) -> dict[str, str]:
+    """A value for every path parameter: a timeline, a source and an assertion."""
+    slug = await open_timeline(client, auth)
+    source_id = await register_source(client, auth)
+    assertion = await record(client, auth, slug, source_id)
+    return {"slug": slug, "source_id": source_id, "assertion_id": assertion["id"]}
+
+
+def _get_routes(app: Litestar) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(path, query parameters) of every GET route in the OpenAPI document."""
+    schema = app.openapi_schema.to_schema()
+    routes = []
+    for path, item in schema["paths"].items():
+        if "get" not in item:
+            continue
+        params = [p for p in item["get"].get("parameters", []) if p["in"] == "query"]
+        routes.append((path, params))
+    return routes
+
+
+def _filled(path: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def _timed_routes(app: Litestar) -> list[tuple[str, str]]:
+    return [
+        (path, p["name"])
+        for path, params in _get_routes(app)
+        for p in params
+        if p["name"] in TIME_PARAMETERS
+    ]
+
+
+async def test_every_time_parameter_past_the_calendar_is_a_400_naming_it(
+    app: Litestar, client: Client, ids: dict[str, str]
+) -> None:
+    timed = _timed_routes(app)
+    assert {name for _, name in timed} == TIME_PARAMETERS  # every one of them is attacked
+    for path, name in timed:
+        for value in EXTREME_TIMES:
+            params = {name: value}
+            if path.endswith("/changes") and name != "since":
+                params["since"] = "2020-01-01"
+            response = await client.get(_filled(path, ids), params=params)
+            assert response.status_code == 400, (path, name, value, response.text)
+            assert fields_of(response) == [name], (path, name, response.text)
+
+
+async def test_nul_in_any_query_parameter_is_a_400_naming_it(
+    app: Litestar, client: Client, ids: dict[str, str]
+) -> None:
+    attacked = 0
+    for path, params in _get_routes(app):
+        for param in params:
+            name = param["name"]
+            url = f"{_filled(path, ids)}?{name}=a%00b"
+            response = await client.get(url)
+            assert response.status_code == 400, (url, response.text)
+            assert fields_of(response) == [name], (url, response.text)
+            attacked += 1
+    assert attacked > 20
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("type=%00", "type"),
+        ("stream_id=%00", "stream_id"),
+        ("after=%E2%28", "after"),
+        ("timeline=%zz", "timeline"),
+    ],
+)
+async def test_the_feed_refuses_unusable_strings_before_streaming(
+    client: Client, query: str, field: str
+) -> None:
+    for path in ("/v1/events", "/v1/events/stream"):
+        response = await client.get(f"{path}?{query}")
+        assert response.status_code == 400, (path, response.text)
+        assert fields_of(response) == [field]
+
+
+async def test_head_answers_every_get_route_with_its_headers_and_no_body(
+    app: Litestar, client: Client, ids: dict[str, str]
+) -> None:
+    for path, _ in _get_routes(app):
+        url = _filled(path, ids)
+        if path.endswith("/changes"):
+            url += "?since=2020-01-01&until=2021-01-01"
+        head = await client.head(url)
+        assert head.content == b"", url
+        if path.endswith("/stream"):
+            assert head.status_code == 200
+            assert head.headers["content-type"].startswith("text/event-stream")
+            continue
+        got = await client.get(url)
+        assert head.status_code == got.status_code, (url, head.status_code, got.text)
+        assert head.headers.get("etag") == got.headers.get("etag"), url
+        assert head.headers["content-type"] == got.headers["content-type"], url
+
+
+async def test_every_answer_carries_the_security_headers(
+    client: Client, ids: dict[str, str]
+) -> None:
+    for url in ("/health", f"/v1/timelines/{ids['slug']}", "/nope", "/v1/events?type=%00"):
+        response = await client.get(url)
+        assert response.headers["x-content-type-options"] == "nosniff", url
+        assert response.headers["referrer-policy"] == "no-referrer", url
+
+
+async def test_a_credential_in_the_query_string_never_reaches_the_access_log(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="timeline.access"):
+        await client.get("/v1/timelines?key=s3cret-value&api_key=other-secret&limit=5")
+    logged = [r.fields["query"] for r in caplog.records if hasattr(r, "fields")]  # type: ignore[attr-defined]
+    assert logged, "the request was not logged"
+    assert all("s3cret" not in q and "other-secret" not in q for q in logged), logged
+    assert any("limit=5" in q and "key=[redacted]" in q for q in logged), logged
