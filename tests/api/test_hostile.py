@@ -149,3 +149,21 @@ async def test_a_credential_in_the_query_string_never_reaches_the_access_log(
     assert logged, "the request was not logged"
     assert all("s3cret" not in q and "other-secret" not in q for q in logged), logged
     assert any("limit=5" in q and "key=[redacted]" in q for q in logged), logged
+
+
+async def test_json_nested_a_thousand_deep_is_a_400_naming_the_body_on_every_write(
+    app: Litestar, client: Client, auth: dict[str, str], ids: dict[str, str]
+) -> None:
+    schema = app.openapi_schema.to_schema()
+    writes = [path for path, item in schema["paths"].items() if "post" in item]
+    assert len(writes) >= 8
+    deep = "[" * 1000 + "]" * 1000
+    for path in writes:
+        for body in (deep, '{"summary": ' + deep + "}"):
+            response = await client.post(
+                _filled(path, ids),
+                content=body,
+                headers={**auth, "Content-Type": "application/json", "If-Match": '"1"'},
+            )
+            assert response.status_code == 400, (path, response.text)
+            assert fields_of(response) == ["body"], (path, response.text)

@@ -172,7 +172,14 @@ def _unavailable(_exc: Exception | None = None) -> ApiProblem:
     )
 
 
+def _too_deep(exc: RecursionError) -> ProblemDetailsException:
+    # msgspec refuses JSON nested past its depth limit with RecursionError, before any
+    # of it reaches a route: the body is unusable, not the server broken.
+    return ApiProblem(400, "invalid-request", "the JSON is nested too deeply", field="body")
+
+
 EXCEPTION_MAP: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = {
+    RecursionError: _too_deep,
     DomainError: _domain,
     StaleVersion: _stale,
     StreamVersionConflict: _conflict,
