@@ -167,3 +167,42 @@ async def test_json_nested_a_thousand_deep_is_a_400_naming_the_body_on_every_wri
             )
             assert response.status_code == 400, (path, response.text)
             assert fields_of(response) == ["body"], (path, response.text)
+
+
+async def test_a_misspelt_field_in_a_write_body_is_a_400_naming_it_and_writes_nothing(
+    client: Client, auth: dict[str, str], ids: dict[str, str]
+) -> None:
+    source = await client.get(f"/v1/sources/{ids['source_id']}")
+    version = source.headers["etag"]
+    cases = [
+        ("/v1/timelines", {"slug": "t-misspelt", "title": "T", "titel": "x"}, "titel"),
+        (
+            f"/v1/sources/{ids['source_id']}/withdrawal",
+            {"reason": "retracted by its publisher", "reported_at": "2020-10-10T00:00:00Z"},
+            "reported_at",
+        ),
+        (
+            f"/v1/assertions/{ids['assertion_id']}/revisions",
+            {"changes": {"sumary": "typo"}, "reason": "r"},
+            "changes.sumary",
+        ),
+        (
+            f"/v1/timelines/{ids['slug']}/assertions",
+            {
+                "occurred": "2020-10-08",
+                "kind": "shelling",
+                "summary": "s",
+                "claimant": "A",
+                "place": {"name": "Shusha", "latitude": 39.7},
+            },
+            "place.latitude",
+        ),
+    ]
+    for path, body, field in cases:
+        response = await client.post(path, json=body, headers={**auth, "If-Match": '"1"'})
+        assert response.status_code == 400, (path, response.text)
+        assert fields_of(response) == [field], (path, response.text)
+    assert (await client.get("/v1/timelines/t-misspelt")).status_code == 404
+    after = await client.get(f"/v1/sources/{ids['source_id']}")
+    assert after.headers["etag"] == version
+    assert after.json()["status"] == "active"

@@ -106,19 +106,21 @@ def _page_cursor(exc: InvalidPageCursor) -> ProblemDetailsException:
 
 
 _LOCATION = re.compile(r"- at `\$\.?([^`]*)`")
-_MISSING = re.compile(r"missing required field `([^`]*)`")
+_MISSING = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 
 
 def _field_of(entry: Mapping[str, Any]) -> str:
-    """The field a Litestar validation entry names: its key, or msgspec's `$.path`."""
+    """The field a Litestar validation entry names: msgspec's `$.path` in its message, or
+    its key (Litestar moves the path there for bodies), with the missing or unknown
+    field's own name appended."""
     message = str(entry.get("message", ""))
     path = match.group(1) if (match := _LOCATION.search(message)) else ""
-    if missing := _MISSING.search(message):
-        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
-    if path:
-        return path
-    key = entry.get("key")
-    return "body" if not key or key == "data" else str(key)
+    if not path:
+        key = str(entry.get("key") or "")
+        path = "" if key in ("", "data") else key.removeprefix("data.")
+    if named := _MISSING.search(message):
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    return path or "body"
 
 
 def _validation(exc: ValidationException) -> ProblemDetailsException:

@@ -56,7 +56,7 @@ ReportedAt = Annotated[
 ]
 
 
-class PlaceBody(msgspec.Struct, kw_only=True):
+class PlaceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Where it happened, with ACLED's geo-precision."""
 
     name: Annotated[Name, Meta(examples=["Shusha"])]
@@ -68,7 +68,7 @@ class PlaceBody(msgspec.Struct, kw_only=True):
         return values.Place(name=self.name, lat=self.lat, lon=self.lon, precision=self.precision)
 
 
-class QuantityBody(msgspec.Struct, kw_only=True):
+class QuantityBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A counted measure; "more than 300 killed" is low 300 with no high."""
 
     measure: Annotated[Name, Meta(examples=["killed"])]
@@ -87,7 +87,7 @@ class QuantityBody(msgspec.Struct, kw_only=True):
         )
 
 
-class CitationBody(msgspec.Struct, kw_only=True):
+class CitationBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A source the claim rests on, with the words quoted from it."""
 
     source_id: Annotated[Name, Meta(examples=["4b1e6f0e-2f0c-4c51-9a57-6c7b1de0a001"])]
@@ -106,7 +106,7 @@ def citations(bodies: list[CitationBody]) -> tuple[values.Citation, ...]:
     return tuple(c.to_value() for c in bodies)
 
 
-class TimelineBody(msgspec.Struct, kw_only=True):
+class TimelineBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A timeline to open."""
 
     slug: Annotated[Name, Meta(examples=["nagorno-karabakh-2020"])]
@@ -117,7 +117,7 @@ class TimelineBody(msgspec.Struct, kw_only=True):
     region: Annotated[Name, Meta(examples=["Caucasus"])] = ""
 
 
-class SourceBody(msgspec.Struct, kw_only=True):
+class SourceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A publication that carries reports."""
 
     publisher: Annotated[Name, Meta(examples=["AlKhaleej Today"])]
@@ -137,7 +137,7 @@ class SourceBody(msgspec.Struct, kw_only=True):
     credits: list[Annotated[Name, Meta(examples=["Reuters"])]] = msgspec.field(default_factory=list)
 
 
-class SourceUpdateBody(msgspec.Struct, kw_only=True):
+class SourceUpdateBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The fields of a source that change; fields left out stay as they are."""
 
     publisher: Name | UnsetType = UNSET
@@ -151,14 +151,14 @@ class SourceUpdateBody(msgspec.Struct, kw_only=True):
     reason: Annotated[Text, Meta(examples=["the publisher corrected the headline"])] = ""
 
 
-class WithdrawalBody(msgspec.Struct, kw_only=True):
+class WithdrawalBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A source's withdrawal: the assertions resting on it alone become unsupported."""
 
     reason: Annotated[Text, Meta(examples=["the publisher took the article down"])] = ""
     withdrawn_at: Instant | None = None
 
 
-class AssertionBody(msgspec.Struct, kw_only=True):
+class AssertionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """One dated claim, with who makes it and the sources it rests on."""
 
     occurred: Annotated[
@@ -184,7 +184,7 @@ class AssertionBody(msgspec.Struct, kw_only=True):
     reported_at: ReportedAt | None = None
 
 
-class AssertionChanges(msgspec.Struct, kw_only=True):
+class AssertionChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The assertion fields that change; fields left out stay as they are."""
 
     occurred: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
@@ -196,7 +196,7 @@ class AssertionChanges(msgspec.Struct, kw_only=True):
     claimant: Name | UnsetType | None = UNSET
 
 
-class RevisionBody(msgspec.Struct, kw_only=True):
+class RevisionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A partial change to an assertion, with the reason and the sources behind it."""
 
     changes: AssertionChanges
@@ -221,7 +221,7 @@ class RevisionBody(msgspec.Struct, kw_only=True):
         return out
 
 
-class StanceBody(msgspec.Struct, kw_only=True):
+class StanceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A party confirming, denying or disputing an assertion."""
 
     party: Annotated[Name, Meta(examples=["Armenia"])]
@@ -233,7 +233,7 @@ class StanceBody(msgspec.Struct, kw_only=True):
     reported_at: ReportedAt | None = None
 
 
-class RetractionBody(msgspec.Struct, kw_only=True):
+class RetractionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Why an assertion is withdrawn from the record."""
 
     reason: Annotated[Text, Meta(examples=["the claim was misattributed to the ministry"])]
