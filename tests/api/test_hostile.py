@@ -206,3 +206,29 @@ async def test_a_misspelt_field_in_a_write_body_is_a_400_naming_it_and_writes_no
     after = await client.get(f"/v1/sources/{ids['source_id']}")
     assert after.headers["etag"] == version
     assert after.json()["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]
+)
+async def test_a_write_body_that_is_not_json_is_a_415_and_writes_nothing(
+    client: Client, auth: dict[str, str], content_type: str | None
+) -> None:
+    body = b'{"slug": "t-not-json", "title": "T"}'
+    headers = {**auth, "Content-Type": content_type} if content_type else dict(auth)
+    response = await client.post("/v1/timelines", content=body, headers=headers)
+    if content_type is None:  # the test client adds none; the server must not guess
+        assert "content-type" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 415, response.text
+    assert fields_of(response) == ["Content-Type"]
+    assert (await client.get("/v1/timelines/t-not-json")).status_code == 404
+
+
+async def test_json_media_types_are_accepted(client: Client, auth: dict[str, str]) -> None:
+    for media in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        slug = "t-" + media.split(";")[0].replace("/", "-").replace("+", "-")
+        body = f'{{"slug": "{slug}", "title": "T"}}'.encode()
+        response = await client.post(
+            "/v1/timelines", content=body, headers={**auth, "Content-Type": media}
+        )
+        assert response.status_code == 201, (media, response.text)

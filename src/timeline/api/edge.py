@@ -4,6 +4,8 @@
   (PostgreSQL text cannot store it), bytes that are not UTF-8, or a broken
   percent-escape. Each is a 400 problem+json naming the parameter, so no
   route ever passes such a value to the database.
+- **Write bodies** must be JSON: a POST with a body whose Content-Type is not
+  `application/json` (or `application/*+json`) is a 415 naming Content-Type.
 - **HEAD** is served for every GET route: the GET runs and its body is dropped,
   its headers (Content-Length, ETag) kept (RFC 9110 §9.3.2).
 - **Security headers** on every response: `X-Content-Type-Options: nosniff`
@@ -63,16 +65,49 @@ def _decode(raw: bytes) -> str | None:
         return None
 
 
-def _problem(field: str, reason: str) -> bytes:
+def body_problem(scope: Scope) -> str | None:
+    """Why a POST's body cannot be JSON, from its headers alone; None when it may be."""
+    if scope.get("method") != "POST":
+        return None
+    content_type = length = None
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            content_type = value.decode("latin-1").split(";")[0].strip().lower()
+        elif name == b"content-length":
+            length = value
+    if length == b"0" or content_type == "application/json":
+        return None
+    if content_type is not None and re.fullmatch(r"application/[\w.+-]*\+json", content_type):
+        return None
+    shown = content_type or "none"
+    return f"send the body as application/json (got {shown})"
+
+
+def _problem(status: int, slug: str, field: str, reason: str) -> bytes:
     return msgspec.json.encode(
         {
-            "type": PROBLEM_BASE + "invalid-parameter",
-            "title": "Bad Request",
-            "status": 400,
+            "type": PROBLEM_BASE + slug,
+            "title": "Bad Request" if status == 400 else "Unsupported Media Type",
+            "status": status,
             "detail": f"{field}: {reason}",
             "errors": [{"field": field, "message": reason}],
         }
     )
+
+
+async def _refuse(send: Send, status: int, body: bytes) -> None:
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            *SECURITY_HEADERS,
+        ],
+    }
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(start)
+    await send(end)
 
 
 def edge_middleware(app: ASGIApp) -> ASGIApp:
@@ -84,23 +119,12 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
             return
         found = query_problem(scope.get("query_string", b""))
         if found is not None:
-            body = _problem(*found)
-            start: HTTPResponseStartEvent = {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [
-                    (b"content-type", MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    *SECURITY_HEADERS,
-                ],
-            }
-            end: HTTPResponseBodyEvent = {
-                "type": "http.response.body",
-                "body": body,
-                "more_body": False,
-            }
-            await send(start)
-            await send(end)
+            await _refuse(send, 400, _problem(400, "invalid-parameter", *found))
+            return
+        if (reason := body_problem(scope)) is not None:
+            await _refuse(
+                send, 415, _problem(415, "unsupported-media-type", "Content-Type", reason)
+            )
             return
         head = scope.get("method") == "HEAD"
         if head:
