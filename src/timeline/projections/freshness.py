@@ -39,8 +39,9 @@ transaction that started at or before R can still commit: no client backend
 of this database has a transaction open since R (pg_stat_activity, read in a
 statement that ends before the page query's snapshot is taken), R is over a
 quarter of a second old (a transaction shows in pg_stat_activity a few
-microseconds after its start time is taken), and no prepared transaction is waiting. A backend whose start time
-this role cannot see counts as one that might. A bulk restore writes events
+microseconds after its start time is taken), and no prepared transaction is
+waiting. A backend whose start time this role cannot see counts as one that
+might. A bulk restore writes events
 with the recorded_at of another store: restart the API after restoring into a
 store it serves.
 """
