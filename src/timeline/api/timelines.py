@@ -48,13 +48,15 @@ def _after_temporal(
         return await provider(**params)
 
     signature = inspect.signature(provider)
-    after = inspect.Parameter("temporal", inspect.Parameter.KEYWORD_ONLY, annotation=Temporal)
+    after = inspect.Parameter(
+        "temporal", inspect.Parameter.KEYWORD_ONLY, annotation=NamedDependency[Temporal]
+    )
     provide.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), after]
     )
     provide.__annotations__ = {
         **get_type_hints(provider, include_extras=True),
-        "temporal": Temporal,
+        "temporal": NamedDependency[Temporal],
     }
     return provide
 
