@@ -398,18 +398,32 @@ async def test_a_pinned_answer_is_final_once_no_older_transaction_can_commit(
             late = await slow
         # It did commit, with a recorded_at before pinned_at: the pinned answer changed.
         assert datetime.fromisoformat(late["recorded_at"]) < datetime.fromisoformat(pinned_at)
-        assert ids_of(await client.get(url, params={"recorded_at": pinned_at})) == [late["id"]]
-        # Now nothing older can commit: final, immutable, served with no check at all.
+        changed = await client.get(url, params={"recorded_at": pinned_at})
+        assert ids_of(changed) == [late["id"]]
+        # A transaction open since before the pin (even one that wrote nothing yet)
+        # keeps the pinned answer checked; once it ends, the kept answer is final.
+        cache = answers_of(app)
+        blocker = await connect_dedicated(database_url, application="test-open")
+        opened = blocker.transaction()
+        await opened.start()
         await asyncio.sleep(0.3)
         pinned_later = datetime.now(UTC).isoformat()
         await asyncio.sleep(0.3)
+        kept = await client.get(url, params={"recorded_at": pinned_later})
+        assert kept.headers["cache-control"] == "no-cache"
+        fills = cache.fills
+        await opened.rollback()
+        await blocker.close()
         final = await client.get(url, params={"recorded_at": pinned_later})
         assert "immutable" in final.headers["cache-control"]
-        cache = answers_of(app)
-        checks, fills = cache.checks, cache.fills
+        assert final.content == kept.content
+        assert cache.fills == fills  # checked and found unchanged, not read again
+        # Final: served with no check at all, whatever is written later.
+        checks = cache.checks
         await record(client, auth, timeline, source)
         again = await client.get(url, params={"recorded_at": pinned_later})
         assert again.content == final.content
+        assert "immutable" in again.headers["cache-control"]
         assert (cache.checks, cache.fills) == (checks, fills)
 
 

@@ -169,21 +169,32 @@ def _answer(
 async def _round(
     state: AppState, key: Hashable, scope: Scope, fill: Fill, temporal: Temporal | None
 ) -> Answer:
-    """Check the kept answer of `key`; compute it again if it changed or is not kept."""
+    """Check the kept answer of `key`; compute it again if it changed or is not kept.
+
+    A pinned answer first asks whether it can still change (`final_snapshot`, read
+    before the check's or the read's own snapshot is taken, as finality needs): a
+    kept one that is unchanged then becomes final.
+    """
     cache = state.answers
     kept = cache.get(key)
+    pinned = temporal.recorded_at if temporal is not None else None
     async with state.read() as conn:
+        final = False
+        if pinned is not None:
+            since, final = await freshness.final_snapshot(conn, pinned)
         if kept is not None and kept.since is not None:
             cache.checks += 1
             changed, now = await freshness.changed_since(conn, kept.scope, kept.since)
             if not changed:
-                kept.since = now
+                if final:
+                    kept.since = None
+                    kept.headers = {**kept.headers, "Cache-Control": IMMUTABLE}
+                else:
+                    kept.since = now
                 return kept
-            since, final = now, False
-        elif temporal is not None and temporal.recorded_at is not None:
-            since, final = await freshness.final_snapshot(conn, temporal.recorded_at)
-        else:
-            since, final = await freshness.snapshot(conn), False
+            since = now
+        elif pinned is None:
+            since = await freshness.snapshot(conn)
         cache.fills += 1
         value, version = await fill(conn)
     answer = _answer(value, version, scope, None if final else since, key)

@@ -5,7 +5,9 @@ sees: a timeline page of the events whose `timeline` column names it (the
 timeline's own stream and every assertion on it, a cited source's withdrawal
 included, since the withdrawal is told to each citing assertion in the same
 transaction as an event of that assertion); an assertion or a source of its
-stream's events; the list of timelines of every event. The projection rows a
+stream's events; the list of timelines of every event. A page's views carry
+no source data but the cited source's id and the quote (an update of a source
+changes no page; its withdrawal does, through the assertions' own events). The projection rows a
 read uses are written in the same transaction as those events, so they change
 exactly when the scope's visible events do. (A rebuild writes the same rows
 from the same events.)
