@@ -31,6 +31,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     reads_need_key: bool = False
     pool_size: int = 10
+    # The bound of each API process's cache of encoded read answers (api/answers.py).
+    read_cache_bytes: int = 64 * 1024 * 1024
     # The API's database timeouts, in seconds (store.db.Timeouts).
     db_statement_timeout: float = 1.0
     db_command_timeout: float = 1.5
@@ -59,6 +61,7 @@ class Settings:
             cors_origins=origins,
             reads_need_key=_bool(env, "TIMELINE_READS_NEED_KEY", False),
             pool_size=_int(env, "TIMELINE_POOL_SIZE", 10, 1, 1000),
+            read_cache_bytes=_int(env, "TIMELINE_READ_CACHE_BYTES", 64 * 1024 * 1024, 0, 1 << 40),
             db_statement_timeout=_seconds(env, "TIMELINE_DB_STATEMENT_TIMEOUT", 1.0),
             db_command_timeout=_seconds(env, "TIMELINE_DB_COMMAND_TIMEOUT", 1.5),
             db_acquire_timeout=_seconds(env, "TIMELINE_DB_ACQUIRE_TIMEOUT", 1.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.api.conftest import Client, fields_of
@@ -102,6 +103,8 @@ async def test_only_an_answer_pinned_to_a_past_recorded_at_is_immutable(
     source = await register_source(client, auth)
     created = await record(client, auth, timeline, source)
     url = f"/v1/assertions/{created['id']}"
+    # Final only once no transaction begun by then can still commit (freshness.FINAL_MARGIN).
+    await asyncio.sleep(0.3)
     pinned = await client.get(url, params={"recorded_at": created["recorded_at"]})
     assert "immutable" in pinned.headers["cache-control"]
     known = await client.get(url, params={"known_at": "2020-10-09"})

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
+from timeline.api.answers import serve
 from timeline.api.auth import require_read, require_write
-from timeline.api.caching import cached, if_match_version
+from timeline.api.caching import if_match_version
 from timeline.api.docs import READ_ERRORS, IdempotencyKey, IfMatch, IfNoneMatch, problems
 from timeline.api.errors import ApiProblem
 from timeline.api.params import provide_temporal
@@ -20,6 +21,7 @@ from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
 from timeline.domain.commands import RecordStance, RetractAssertion, ReviseAssertion
 from timeline.projections import reads
+from timeline.projections.freshness import Scope
 from timeline.projections.temporal import Temporal
 from timeline.projections.views import AssertionView, HistoryView
 
@@ -27,6 +29,10 @@ AssertionId = Annotated[
     str, Parameter(description="the assertion's id", examples=examples.ASSERTION_IDS)
 ]
 WRITE_ERRORS = problems(400, 401, 403, 404, 409, 412, 413, 422)
+
+
+def _absent(assertion_id: str) -> ApiProblem:
+    return ApiProblem(404, "not-found", f"no assertion {assertion_id!r} then", field="assertion_id")
 
 
 def _location(assertion_id: str) -> str:
@@ -53,13 +59,22 @@ class AssertionController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[AssertionView]:
         """One assertion as known at `known_at` and held at `recorded_at` (default: now)."""
-        async with AppState.of(request).read() as conn:
+
+        async def fill(conn: Any) -> tuple[AssertionView, int]:
             view = await reads.get_assertion(conn, assertion_id, temporal)
-        if view is None:
-            raise ApiProblem(
-                404, "not-found", f"no assertion {assertion_id!r} then", field="assertion_id"
-            )
-        return cached(view, temporal, if_none_match=if_none_match, version=view.version)
+            if view is None:
+                raise _absent(assertion_id)
+            return view, view.version
+
+        response = await serve(
+            AppState.of(request),
+            ("assertion", assertion_id, temporal),
+            Scope.of_stream("assertion", assertion_id),
+            fill,
+            temporal=temporal,
+            if_none_match=if_none_match,
+        )
+        return cast(Response[AssertionView], response)
 
     @get(
         "/{assertion_id:str}/history",
@@ -75,13 +90,22 @@ class AssertionController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[HistoryView]:
         """Each version with what changed (field, from, to), the reason and the full state."""
-        async with AppState.of(request).read() as conn:
+
+        async def fill(conn: Any) -> tuple[HistoryView, None]:
             view = await reads.get_history(conn, assertion_id, temporal)
-        if view is None:
-            raise ApiProblem(
-                404, "not-found", f"no assertion {assertion_id!r} then", field="assertion_id"
-            )
-        return cached(view, temporal, if_none_match=if_none_match)
+            if view is None:
+                raise _absent(assertion_id)
+            return view, None
+
+        response = await serve(
+            AppState.of(request),
+            ("history", assertion_id, temporal),
+            Scope.of_stream("assertion", assertion_id),
+            fill,
+            temporal=temporal,
+            if_none_match=if_none_match,
+        )
+        return cast(Response[HistoryView], response)
 
     @post(
         "/{assertion_id:str}/revisions",

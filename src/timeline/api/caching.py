@@ -1,8 +1,11 @@
 """ETags, If-None-Match and Cache-Control for the reads.
 
-An answer pinned to a past `recorded_at` never changes, so it is cached for a
-year and marked immutable. Any other answer (a `known_at` one included: a
-backfilled older report can still change it) must be revalidated by ETag.
+An answer pinned to a `recorded_at` that no running transaction can still
+change never changes, so it is cached for a year and marked immutable
+(api/answers.py decides that with the database; see projections/freshness.py
+for why "in the past" is not enough). Any other answer (a `known_at` one
+included: a backfilled older report can still change it) must be revalidated
+by ETag.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ def content_etag(body: bytes) -> str:
     return '"c' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def _matches(header: str, etag: str) -> bool:
+def matches(header: str, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag`."""
     if header.strip() == "*":
         return True
     # Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored.
@@ -62,7 +66,7 @@ def cached(
         "Cache-Control": IMMUTABLE if temporal is not None and is_past(temporal) else REVALIDATE,
         **(headers or {}),
     }
-    if status_code == 200 and if_none_match and _matches(if_none_match, etag):
+    if status_code == 200 and if_none_match and matches(if_none_match, etag):
         body = b""
         status_code = 304
     response = Response(body, status_code=status_code, headers=out, media_type="application/json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -11,8 +11,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
+from timeline.api.answers import serve
 from timeline.api.auth import require_read, require_write
-from timeline.api.caching import cached, if_match_version
+from timeline.api.caching import if_match_version
 from timeline.api.docs import READ_ERRORS, IdempotencyKey, IfMatch, IfNoneMatch, problems
 from timeline.api.errors import ApiProblem
 from timeline.api.params import provide_temporal
@@ -22,6 +23,7 @@ from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
 from timeline.domain.commands import RegisterSource, UpdateSource, WithdrawSource
 from timeline.projections import reads
+from timeline.projections.freshness import Scope
 from timeline.projections.temporal import Temporal
 from timeline.projections.views import SourceView
 
@@ -72,11 +74,22 @@ class SourceController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[SourceView]:
         """One source, as this store held it at `recorded_at` (default now)."""
-        async with AppState.of(request).read() as conn:
+
+        async def fill(conn: Any) -> tuple[SourceView, int]:
             view = await reads.get_source(conn, source_id, temporal)
-        if view is None:
-            raise ApiProblem(404, "not-found", f"no source {source_id!r}", field="source_id")
-        return cached(view, temporal, if_none_match=if_none_match, version=view.version)
+            if view is None:
+                raise ApiProblem(404, "not-found", f"no source {source_id!r}", field="source_id")
+            return view, view.version
+
+        response = await serve(
+            AppState.of(request),
+            ("source", source_id, temporal),
+            Scope.of_stream("source", source_id),
+            fill,
+            temporal=temporal,
+            if_none_match=if_none_match,
+        )
+        return cast(Response[SourceView], response)
 
     @post(
         "/{source_id:str}/updates",
