@@ -232,3 +232,25 @@ async def test_json_media_types_are_accepted(client: Client, auth: dict[str, str
             "/v1/timelines", content=body, headers={**auth, "Content-Type": media}
         )
         assert response.status_code == 201, (media, response.text)
+
+
+async def test_with_cors_on_every_answer_varies_by_origin(database_url: str) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from timeline.api.app import create_app
+    from timeline.config import Settings
+
+    app = create_app(Settings(cors_origins=("https://a.example",)), database_url)
+    async with AsyncTestClient(app, base_url="http://testserver.local") as cors_client:
+        for url, origin in (
+            ("/health", None),
+            ("/v1/timelines", "https://a.example"),
+            ("/v1/events", "https://other.example"),
+            ("/nope", None),
+        ):
+            headers = {"Origin": origin} if origin else {}
+            response = await cors_client.get(url, headers=headers)
+            vary = [v.strip().lower() for v in response.headers.get("vary", "").split(",")]
+            assert "origin" in vary, (url, response.headers)
+        feed = await cors_client.get("/v1/events")
+        assert {"accept", "origin"} <= {v.strip().lower() for v in feed.headers["vary"].split(",")}

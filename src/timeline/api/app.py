@@ -107,5 +107,7 @@ def create_app(
         logging_config=None,
     )
     # Outside Litestar's own layers, so even a path no route matches gets a request id.
-    app.asgi_handler = request_id_middleware(edge_middleware(app.asgi_handler))
+    app.asgi_handler = request_id_middleware(
+        edge_middleware(app.asgi_handler, vary_origin=cors is not None)
+    )
     return app

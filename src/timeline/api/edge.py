@@ -9,7 +9,7 @@
 - **HEAD** is served for every GET route: the GET runs and its body is dropped,
   its headers (Content-Length, ETag) kept (RFC 9110 §9.3.2).
 - **Security headers** on every response: `X-Content-Type-Options: nosniff`
-  and `Referrer-Policy: no-referrer`.
+  and `Referrer-Policy: no-referrer`; `Vary: Origin` too when CORS is on.
 """
 
 from __future__ import annotations
@@ -110,8 +110,22 @@ async def _refuse(send: Send, status: int, body: bytes) -> None:
     await send(end)
 
 
-def edge_middleware(app: ASGIApp) -> ASGIApp:
-    """Refuse unusable query strings, serve HEAD as GET without a body, add security headers."""
+def with_vary_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with Origin in Vary (merged into a Vary already there)."""
+    out, seen = [], False
+    for name, value in headers:
+        if name.lower() == b"vary":
+            seen = True
+            if b"origin" not in value.lower():
+                value = value + b", Origin"
+        out.append((name, value))
+    return out if seen else [*out, (b"vary", b"Origin")]
+
+
+def edge_middleware(app: ASGIApp, *, vary_origin: bool = False) -> ASGIApp:
+    """Refuse unusable query strings, serve HEAD as GET without a body, add security headers;
+    with `vary_origin` (CORS is on) every answer says it varies by Origin, so no shared
+    cache serves one origin's answer to another."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
@@ -137,7 +151,8 @@ def edge_middleware(app: ASGIApp) -> ASGIApp:
             if done:
                 raise _HeadDone
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+                headers = [*message.get("headers", ()), *SECURITY_HEADERS]
+                message["headers"] = with_vary_origin(headers) if vary_origin else headers
             elif head and message["type"] == "http.response.body":
                 # The headers are all a HEAD needs: end the response at its first body
                 # part, and stop the route (a stream would otherwise run on).
