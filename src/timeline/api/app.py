@@ -73,7 +73,7 @@ def create_app(
     engine = create_engine(
         database_url, pool_size=settings.pool_size, application="timeline-api", timeouts=timeouts
     )
-    feed = FeedPlugin(database_url, timeouts=timeouts)
+    feed = FeedPlugin(database_url, engine=engine, timeouts=timeouts)
     writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
 
     async def dispose_engine() -> None:

@@ -8,6 +8,13 @@ read is the same as each reading from its own cursor, without a query per
 subscriber per commit. A subscriber whose buffer fills (a stalled client) is
 dropped from the hub, its buffer freed; its stream then catches up from the
 store by its own cursor, as a reconnecting client would.
+
+The connection is the hub's own (store.db.connect_dedicated, with the API's
+timeouts, so a frozen server times a read out). Whenever it fails, for any
+reason, the hub drops it and connects again, backing off from 0.1 s to 2 s
+while the database is away; then it reads from its cursor as after any
+wake-up, so the wake-ups lost meanwhile cost nothing and a live subscriber
+misses no event. An outage is logged once, at warning, and its end at info.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import AsyncIterator
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,29 +32,28 @@ from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import LIVE_CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
-from timeline.store.db import asyncpg_dsn
-from timeline.store.feed import HORIZON, read_feed_rows, store_id
+from timeline.store.db import (
+    API_TIMEOUTS,
+    Timeouts,
+    connect,
+    connect_dedicated,
+    describe,
+    is_lost,
+    wait_closed,
+)
+from timeline.store.feed import (
+    FEED_BEYOND,
+    FEED_END,
+    FEED_END_AND_HELD,
+    read_feed_rows,
+    store_id,
+)
 
 log = logging.getLogger(__name__)
 
 Key = tuple[int, int]
 
-# Run on the hub's own connection (the LISTEN one): no pool checkout on the delivery path.
-_END = (
-    "SELECT tx_id::text::bigint, position FROM events "
-    f"WHERE tx_id < {HORIZON} "
-    "ORDER BY tx_id DESC, position DESC LIMIT 1"
-)
-
-# Committed events past the hub's cursor after it read to the horizon: held back by an
-# older transaction still open (whose end sends no wake-up), or released since the read.
-# Either way, read again soon. (Asking only for held-back ones raced: a blocker ending
-# between the read and this question left a readable event unread until the idle poll.)
-_UNREAD = (
-    "SELECT EXISTS (SELECT 1 FROM events "
-    "WHERE (tx_id, position) > (CAST(CAST($1 AS text) AS xid8), $2))"
-)
-
+APPLICATION = "timeline-feed"
 PAGE = 1000
 
 # While committed events wait behind the horizon, nothing announces their release (the
@@ -57,6 +64,17 @@ FAST_POLL = 0.002
 FAST_POLL_MAX = 0.02
 FAST_POLL_BUDGET = 2.0
 SLOW_POLL = 0.25
+
+# Reconnecting: the first try at once, then after 0.1 s, doubling up to 2 s.
+RECONNECT_FIRST = 0.1
+RECONNECT_MAX = 2.0
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after `failures` failed tries in a row (0 before the first retry)."""
+    if failures <= 0:
+        return 0.0
+    return float(min(RECONNECT_FIRST * 2 ** (failures - 1), RECONNECT_MAX))
 
 
 class Subscription:
@@ -95,9 +113,12 @@ class Hub:
         *,
         capacity: int = 1000,
         idle_poll: float = 5.0,
+        timeouts: Timeouts = API_TIMEOUTS,
+        catch_up_slots: int = 4,
     ) -> None:
         self.engine = engine
-        self.dsn = asyncpg_dsn(database_url)
+        self.database_url = database_url
+        self.timeouts = timeouts
         self.capacity = capacity
         self.idle_poll = idle_poll
         self.store = ""
@@ -105,9 +126,14 @@ class Hub:
         self.key: Key = (0, 0)
         self.closing = False
         self.drops = 0
+        self.reconnects = 0
         self.ignore_pid: int | None = None  # our own notifier: we were woken directly
         self._subscribers: set[Subscription] = set()
         self._wake = asyncio.Event()
+        self._closed = asyncio.Event()
+        # Streams catching up share the pool with every other request: a burst of
+        # them (clients reconnecting after a restart) waits here, not in the pool.
+        self._catch_up_slots = asyncio.Semaphore(catch_up_slots)
         self._listen: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -115,31 +141,49 @@ class Hub:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def connected(self) -> bool:
+        return self._listen is not None and not self._listen.is_closed()
+
     async def start(self) -> None:
         """Learn the store's id and the feed's end, then listen and follow it."""
-        async with self.engine.connect() as conn:
+        async with connect(self.engine) as conn:
             self.store = await store_id(conn)
         listen = await self._connect()
-        row = await listen.fetchrow(_END)
-        self.key = (row[0], row[1]) if row else (0, 0)
-        self.cursor = encode_cursor(self.store, *self.key)
+        row = await listen.fetchrow(FEED_END)
+        self._move_to((row[0], row[1]) if row else (0, 0))
         self._task = asyncio.create_task(self._follow(), name="timeline-feed-hub")
 
-    async def close(self) -> None:
-        """Stop following and end every subscriber's stream."""
+    def end_streams(self) -> None:
+        """End every subscriber's stream now, and refuse new ones (the server is stopping)."""
         self.closing = True
+        self._closed.set()
         for sub in list(self._subscribers):
             sub.closed = True
             sub.wake.set()
         self._subscribers.clear()
+
+    async def close(self) -> None:
+        """End every stream, stop following and close the connection."""
+        self.end_streams()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._listen is not None:
-            await self._listen.close()
-            self._listen = None
+        await wait_closed(self._listen)
+        self._listen = None
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep up to `seconds`, less if the hub closes meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._closed.wait()
+
+    @contextlib.asynccontextmanager
+    async def catch_up_slot(self) -> AsyncIterator[None]:
+        async with self._catch_up_slots:
+            yield
 
     def wake(self) -> None:
         """Read the feed soon (a commit happened)."""
@@ -157,38 +201,69 @@ class Hub:
         self._subscribers.discard(sub)
 
     async def _connect(self) -> asyncpg.Connection:
-        self._listen = listen = await asyncpg.connect(self.dsn)
-        await listen.add_listener(CHANNEL, self._on_notify)
+        listen = await connect_dedicated(
+            self.database_url, application=APPLICATION, timeouts=self.timeouts
+        )
+        try:
+            await listen.add_listener(CHANNEL, self._on_notify)
+        except BaseException:
+            listen.terminate()
+            raise
+        # A connection the server closes (a restart, pg_terminate_backend) wakes the
+        # hub at once, to reconnect, rather than at its next read.
+        listen.add_termination_listener(self._on_terminated)
+        self._listen = listen
         return listen
+
+    def _drop(self) -> None:
+        """Forget the connection; never wait on a server that may not answer."""
+        if self._listen is not None:
+            self._listen.terminate()
+            self._listen = None
 
     def _on_notify(self, _conn: object, pid: int, _channel: str, _payload: object) -> None:
         if pid != self.ignore_pid:
             self._wake.set()
 
+    def _on_terminated(self, conn: object) -> None:
+        if conn is self._listen:
+            self._wake.set()
+
     async def _follow(self) -> None:
         delay = self.idle_poll
         held_since: float | None = None
+        failures = 0  # failed tries in a row: the database is away
         loop = asyncio.get_running_loop()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        while not self.closing:
+            if failures:
+                await self.pause(backoff(failures))  # wake-ups do not hurry a retry
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
             self._wake.clear()
             try:
-                if self._listen is None or self._listen.is_closed():
+                if not self.connected:
+                    self._drop()
                     await self._connect()
-                    # Wake-ups may have been lost while disconnected: the read below covers them.
+                    self.reconnects += 1
+                    # Wake-ups sent while we were away are lost: this read covers them.
                 held = await self._read_new()
-            except (TimeoutError, OSError, asyncpg.PostgresError) as error:
-                log.warning("feed hub: %s; retrying", error)
-                if self._listen is not None:
-                    self._listen.terminate()
-                self._listen = None
-                delay = 1.0
+            except Exception as error:
+                self._drop()
+                failures += 1
+                if failures == 1:
+                    if is_lost(error):
+                        reason = describe(error)
+                        log.warning("feed hub: database unavailable (%s); reconnecting", reason)
+                    else:
+                        log.exception("feed hub: read failed; reconnecting")
+                else:
+                    log.debug("feed hub: still unavailable (%s)", describe(error))
                 continue
-            except Exception:
-                log.exception("feed hub read failed; retrying")
-                delay = 1.0
-                continue
+            if failures:
+                log.info("feed hub: reconnected after %d failed tries", failures)
+                failures = 0
             if not held:
                 held_since, delay = None, self.idle_poll
             elif held_since is None:
@@ -198,25 +273,26 @@ class Hub:
             else:
                 delay = SLOW_POLL
 
-    async def _skip_to_end(self) -> bool:
-        """With no subscriber, move to the feed's end without reading it; False if one came.
-
-        A stream registers first and then catches up from its own cursor, so any
-        subscriber that registers after this jump reads past its new end itself.
-        """
-        row = await self._connection().fetchrow(_END)
-        if self._subscribers:
-            return False  # one registered while we asked: it may be behind the end
-        if row is not None and (row[0], row[1]) > self.key:
-            self.key = (row[0], row[1])
-            self.cursor = encode_cursor(self.store, *self.key)
-        return True
+    def _move_to(self, key: Key) -> None:
+        self.key = key
+        self.cursor = encode_cursor(self.store, *key)
 
     async def _read_new(self) -> bool:
         """Fan out everything new; True when committed events are left unread (held back)."""
-        # Nobody to deliver to: decoding everything written (an import, say) would be waste.
-        if not self._subscribers and await self._skip_to_end():
-            return await self._unread()
+        # Nobody to deliver to: decoding everything written (an import, say) would be
+        # waste; move to the end instead, in one statement of two short index walks.
+        # A stream registers first and then catches up from its own cursor, so one that
+        # registers after this jump reads past its new end itself; one that registered
+        # while we asked may be behind it, so then read as usual.
+        if not self._subscribers:
+            tx, pos, held = await self._connection().fetchrow(FEED_END_AND_HELD)
+            if not self._subscribers:
+                end = (tx, pos) if tx is not None else (0, 0)
+                if end > self.key:
+                    self._move_to(end)
+                elif end < self.key:
+                    return await self._unread()  # an end behind us: ask about ours
+                return bool(held)
         while True:
             page = await read_feed_rows(
                 self._connection(),
@@ -233,12 +309,16 @@ class Hub:
                 self._fan_out(entries)
             if page.at_horizon:
                 break
-        # Asked after the fan-out, so delivery never waits for it.
+        # Asked after the fan-out, so delivery never waits for it. Committed events past
+        # the cursor after reading to the horizon are held back by an older transaction
+        # still open (whose end sends no wake-up), or released since the read. Either way,
+        # read again soon. (Asking only for held-back ones raced: a blocker ending between
+        # the read and this question left a readable event unread until the idle poll.)
         return await self._unread()
 
     async def _unread(self) -> bool:
         tx, pos = self.key
-        return bool(await self._connection().fetchval(_UNREAD, str(tx), pos))
+        return await self._connection().fetchrow(FEED_BEYOND, str(tx), pos) is not None
 
     def _connection(self) -> asyncpg.Connection:
         assert self._listen is not None, "the hub reconnects before it reads"

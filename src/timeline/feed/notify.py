@@ -12,21 +12,45 @@ import logging
 
 import asyncpg
 
-from timeline.store.db import asyncpg_dsn
+from timeline.store.db import (
+    API_TIMEOUTS,
+    CLI_TIMEOUTS,
+    Timeouts,
+    connect_dedicated,
+    describe,
+    is_lost,
+    wait_closed,
+)
 
 CHANNEL = "timeline_feed"
 _NOTIFY = f"NOTIFY {CHANNEL}"
+
+APPLICATION = "timeline-feed-notify"
+
+# Retrying a wake-up the database did not take: 0.1 s, doubling up to 2 s.
+RETRY_FIRST = 0.1
+RETRY_MAX = 2.0
 
 log = logging.getLogger(__name__)
 
 
 class Notifier:
-    """Sends at most one NOTIFY per `interval` seconds, however many commits poke it."""
+    """Sends at most one NOTIFY per `interval` seconds, however many commits poke it.
 
-    def __init__(self, database_url: str, *, interval: float = 0.002) -> None:
-        self.dsn = asyncpg_dsn(database_url)
+    Its connection is its own (store.db.connect_dedicated). When it fails, the
+    notifier connects again, backing off from 0.1 s to 2 s, and the wake-up it
+    owes is sent once the database is back, so other processes' readers hear of
+    the last commits before the outage without waiting for their poll.
+    """
+
+    def __init__(
+        self, database_url: str, *, interval: float = 0.002, timeouts: Timeouts = API_TIMEOUTS
+    ) -> None:
+        self.database_url = database_url
         self.interval = interval
+        self.timeouts = timeouts
         self.pid: int | None = None
+        self.sent = 0
         self._pending = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -44,31 +68,56 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await wait_closed(self._conn)
+        self._conn = None
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._drop()
+            self._conn = await connect_dedicated(
+                self.database_url, application=APPLICATION, timeouts=self.timeouts
+            )
+            self.pid = self._conn.get_server_pid()
+        return self._conn
+
+    def _drop(self) -> None:
         if self._conn is not None:
-            await self._conn.close()
+            self._conn.terminate()
             self._conn = None
 
     async def _run(self) -> None:
+        failures = 0
         while True:
             await self._pending.wait()
             self._pending.clear()
             try:
-                if self._conn is None or self._conn.is_closed():
-                    self._conn = await asyncpg.connect(self.dsn)
-                    self.pid = self._conn.get_server_pid()
-                await self._conn.execute(_NOTIFY)
-            except (OSError, asyncpg.PostgresError) as error:
-                # Readers poll as a fallback, so a failed wake-up only delays them.
-                log.warning("feed wake-up failed: %s", error)
-                self._conn = None
-                await asyncio.sleep(0.5)
+                await (await self._connection()).execute(_NOTIFY)
+            except Exception as error:
+                # Any failure: a closed or reset connection, a refused or timed-out connect,
+                # a server shutting down. Readers poll as a fallback, so this only delays them.
+                self._drop()
+                self._pending.set()  # still owed
+                failures += 1
+                if failures == 1 and is_lost(error):
+                    reason = describe(error)
+                    log.warning("feed wake-ups: database unavailable (%s); retrying", reason)
+                elif failures == 1:
+                    log.exception("feed wake-ups: NOTIFY failed; retrying")
+                await asyncio.sleep(min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX))
+                continue
+            self.sent += 1
+            if failures:
+                log.info("feed wake-ups: reconnected after %d failed tries", failures)
+                failures = 0
             await asyncio.sleep(self.interval)
 
 
 async def send_wakeup(database_url: str) -> None:
     """Wake every feed reader of this database, from any process (CLI writers, imports)."""
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    conn = await connect_dedicated(
+        database_url, application="timeline-wakeup", timeouts=CLI_TIMEOUTS
+    )
     try:
         await conn.execute(_NOTIFY)
     finally:
-        await conn.close()
+        await wait_closed(conn)

@@ -1,8 +1,15 @@
 """The feed as a Litestar plugin: its routes, its LISTEN connection, its notifier.
 
-The API's `create_app` does `feed = FeedPlugin(database_url)`, adds it to
-`plugins=[...]`, and builds its Writer with `on_commit=feed.poke`, so every
-commit wakes live readers from outside the writing transaction.
+The API's `create_app` does `feed = FeedPlugin(database_url, engine=engine)`,
+adds it to `plugins=[...]`, and builds its Writer with `on_commit=feed.poke`,
+so every commit wakes live readers from outside the writing transaction. Given
+the API's engine, the feed reads through the API's pool (one pool per
+process); alone (tests, benchmarks) it makes its own.
+
+Stopping: `end_streams()` ends every open stream at once. The server calls it
+when it begins to shut down (api/serve.py), since uvicorn runs the app's
+shutdown hooks only after every response has finished, and a stream never
+finishes by itself.
 """
 
 from __future__ import annotations
@@ -20,7 +27,22 @@ from timeline.feed.hub import Hub
 from timeline.feed.notify import Notifier
 from timeline.feed.routes import list_events, stream_events
 from timeline.store.db import API_TIMEOUTS, Timeouts, create_engine
-from timeline.store.errors import InvalidCursor
+from timeline.store.errors import DatabaseUnavailable, InvalidCursor
+
+
+def unavailable_problem(_request: Request[Any, Any, Any], error: Exception) -> Response[object]:
+    """A 503 with Retry-After; the API's own error map takes precedence when it has one."""
+    return Response(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "the database does not answer; retry later",
+        },
+        status_code=503,
+        headers={"Retry-After": "1"},
+        media_type="application/problem+json",
+    )
 
 
 def invalid_cursor_problem(_request: Request[Any, Any, Any], error: Exception) -> Response[object]:
@@ -55,6 +77,7 @@ class FeedPlugin(InitPluginProtocol):
         self,
         database_url: str,
         *,
+        engine: AsyncEngine | None = None,
         pool_size: int = 5,
         buffer_capacity: int = 1000,
         timeouts: Timeouts = API_TIMEOUTS,
@@ -63,7 +86,9 @@ class FeedPlugin(InitPluginProtocol):
         self.timeouts = timeouts
         self.pool_size = pool_size
         self.buffer_capacity = buffer_capacity
+        self.shared_engine = engine
         self.engine: AsyncEngine | None = None
+        self._own_engine: AsyncEngine | None = None
         self.hub: Hub | None = None
         self.notifier: Notifier | None = None
 
@@ -76,36 +101,49 @@ class FeedPlugin(InitPluginProtocol):
         )
         app_config.route_handlers.append(router)
         app_config.on_startup.append(self.start)
-        app_config.on_shutdown.append(self.close)
+        # First: streams end before the pool they read from is disposed.
+        app_config.on_shutdown.insert(0, self.close)
         app_config.exception_handlers.setdefault(InvalidCursor, invalid_cursor_problem)
+        app_config.exception_handlers.setdefault(DatabaseUnavailable, unavailable_problem)
         return app_config
 
     async def start(self, app: Litestar | None = None) -> None:
-        """Open the read pool, the LISTEN connection and the notifier."""
+        """Open the read pool (unless shared), the LISTEN connection and the notifier."""
+        engine = self.shared_engine
+        if engine is None:
+            engine = self._own_engine = create_engine(
+                self.database_url,
+                pool_size=self.pool_size,
+                application="timeline-feed",
+                timeouts=self.timeouts,
+            )
         # Autocommit: each page is one statement, with no BEGIN and ROLLBACK around it.
-        self.engine = create_engine(
-            self.database_url,
-            pool_size=self.pool_size,
-            application="timeline-feed",
-            timeouts=self.timeouts,
-        ).execution_options(isolation_level="AUTOCOMMIT")
-        self.hub = Hub(self.engine, self.database_url, capacity=self.buffer_capacity)
-        self.notifier = Notifier(self.database_url)
+        # (An option of this engine's connections only; the pool is the same.)
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.hub = Hub(
+            self.engine, self.database_url, capacity=self.buffer_capacity, timeouts=self.timeouts
+        )
+        self.notifier = Notifier(self.database_url, timeouts=self.timeouts)
         await self.hub.start()
         await self.notifier.start()
         if app is not None:
             app.state[STATE_KEY] = self.hub
 
+    def end_streams(self) -> None:
+        """End every open stream now (each with a last comment and a retry hint)."""
+        if self.hub is not None:
+            self.hub.end_streams()
+
     async def close(self) -> None:
-        """End every stream, then close the connections."""
+        """End every stream, then close the connections (and the pool, if ours)."""
         if self.hub is not None:
             await self.hub.close()
         if self.notifier is not None:
             await self.notifier.close()
-        if self.engine is not None:
-            await self.engine.dispose()
+        if self._own_engine is not None:
+            await self._own_engine.dispose()
         self.hub = self.notifier = None
-        self.engine = None
+        self.engine = self._own_engine = None
 
     def poke(self) -> None:
         """Note that a commit happened: wake this process's readers now, other processes soon."""

@@ -24,6 +24,7 @@ from timeline.feed.shape import (
     shape_rows,
 )
 from timeline.feed.stream import FeedStream
+from timeline.store.db import connect
 from timeline.store.feed import MAX_LIMIT, ROW_COLUMNS, read_feed_rows
 
 # A full page below the horizon never changes (DESIGN §3.5): cache it for good.
@@ -97,7 +98,8 @@ async def list_events(
     if etag in request.headers.get("if-none-match", ""):
         # Only full pages get an ETag, and a full page never changes.
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    async with feed_hub.engine.connect() as conn:
+    # connect(): a dead pooled connection is discarded, and the request gets a 503.
+    async with connect(feed_hub.engine) as conn:
         page = await read_feed_rows(
             conn,
             feed_hub.store,
