@@ -38,6 +38,7 @@ class Settings:
     db_command_timeout: float = 1.5
     db_acquire_timeout: float = 1.0
     db_connect_timeout: float = 1.5
+    max_streams: int = 1000  # open SSE streams per process; beyond it 503
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +67,7 @@ class Settings:
             db_command_timeout=_seconds(env, "TIMELINE_DB_COMMAND_TIMEOUT", 1.5),
             db_acquire_timeout=_seconds(env, "TIMELINE_DB_ACQUIRE_TIMEOUT", 1.0),
             db_connect_timeout=_seconds(env, "TIMELINE_DB_CONNECT_TIMEOUT", 1.5),
+            max_streams=_int(env, "TIMELINE_MAX_STREAMS", 1000, 1, 1_000_000),
         )
 
 

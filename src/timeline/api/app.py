@@ -15,6 +15,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from timeline import __version__
 from timeline.api.assertions import AssertionController
+from timeline.api.auth import require_read
 from timeline.api.edge import edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
@@ -73,7 +74,14 @@ def create_app(
     engine = create_engine(
         database_url, pool_size=settings.pool_size, application="timeline-api", timeouts=timeouts
     )
-    feed = FeedPlugin(database_url, engine=engine, timeouts=timeouts)
+    # The feed's routes obey the same read guard as every other read (TIMELINE_READS_NEED_KEY).
+    feed = FeedPlugin(
+        database_url,
+        engine=engine,
+        timeouts=timeouts,
+        max_streams=settings.max_streams,
+        guards=[require_read],
+    )
     writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
 
     async def dispose_engine() -> None:

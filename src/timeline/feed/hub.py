@@ -115,8 +115,10 @@ class Hub:
         idle_poll: float = 5.0,
         timeouts: Timeouts = API_TIMEOUTS,
         catch_up_slots: int = 4,
+        max_streams: int = 1000,
     ) -> None:
         self.engine = engine
+        self.max_streams = max_streams
         self.database_url = database_url
         self.timeouts = timeouts
         self.capacity = capacity
@@ -129,6 +131,7 @@ class Hub:
         self.reconnects = 0
         self.ignore_pid: int | None = None  # our own notifier: we were woken directly
         self._subscribers: set[Subscription] = set()
+        self.streams = 0  # open SSE streams, live or catching up (FeedStream counts itself)
         self._wake = asyncio.Event()
         self._closed = asyncio.Event()
         # Streams catching up share the pool with every other request: a burst of

@@ -14,6 +14,7 @@ finishes by itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
@@ -21,6 +22,7 @@ from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
+from litestar.types import Guard
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.hub import Hub
@@ -81,8 +83,12 @@ class FeedPlugin(InitPluginProtocol):
         pool_size: int = 5,
         buffer_capacity: int = 1000,
         timeouts: Timeouts = API_TIMEOUTS,
+        max_streams: int = 1000,
+        guards: Sequence[Guard] = (),
     ) -> None:
         self.database_url = database_url
+        self.max_streams = max_streams
+        self.guards = list(guards)
         self.timeouts = timeouts
         self.pool_size = pool_size
         self.buffer_capacity = buffer_capacity
@@ -97,6 +103,7 @@ class FeedPlugin(InitPluginProtocol):
             path="/v1/events",
             route_handlers=[list_events, stream_events],
             dependencies={"feed_hub": Provide(provide_hub, sync_to_thread=False)},
+            guards=self.guards,
             tags=["events"],
         )
         app_config.route_handlers.append(router)
@@ -121,7 +128,11 @@ class FeedPlugin(InitPluginProtocol):
         # (An option of this engine's connections only; the pool is the same.)
         self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.hub = Hub(
-            self.engine, self.database_url, capacity=self.buffer_capacity, timeouts=self.timeouts
+            self.engine,
+            self.database_url,
+            capacity=self.buffer_capacity,
+            timeouts=self.timeouts,
+            max_streams=self.max_streams,
         )
         self.notifier = Notifier(self.database_url, timeouts=self.timeouts)
         await self.hub.start()

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
+from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
@@ -26,6 +27,9 @@ from timeline.feed.shape import (
 from timeline.feed.stream import FeedStream
 from timeline.store.db import connect
 from timeline.store.feed import MAX_LIMIT, ROW_COLUMNS, read_feed_rows
+
+# Seconds a client refused for too many streams should wait before trying again.
+STREAMS_RETRY_AFTER = 5
 
 # A full page below the horizon never changes (DESIGN §3.5): cache it for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -140,6 +144,11 @@ async def stream_events(
     fmt: FormatParam = None,
 ) -> ServerSentEvent:
     """Catch up from `Last-Event-ID` or `after` (else now), then follow the feed live."""
+    if feed_hub.streams >= feed_hub.max_streams:
+        raise ServiceUnavailableException(
+            f"this process serves at most {feed_hub.max_streams} streams; retry later",
+            headers={"Retry-After": str(STREAMS_RETRY_AFTER)},
+        )
     stream = FeedStream(
         feed_hub,
         feed_hub.engine,

@@ -60,6 +60,14 @@ class FeedStream:
 
     async def messages(self) -> AsyncIterator[ServerSentEventMessage]:
         """The SSE messages: a retry hint, then events and heartbeats until shutdown."""
+        self.hub.streams += 1  # counted here, where `finally` is sure to uncount it
+        try:
+            async for message in self._messages():
+                yield message
+        finally:
+            self.hub.streams -= 1
+
+    async def _messages(self) -> AsyncIterator[ServerSentEventMessage]:
         yield ServerSentEventMessage(data=None, retry=RETRY_MS, comment="timeline feed")
         failures = 0
         try:

@@ -1,0 +1,63 @@
+"""Who may read the feed, and how many may stream from one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import httpx
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.api.conftest import fields_of, make_key
+from tests.faults.server import serve
+from timeline.api.app import create_app
+from timeline.commands import keys
+from timeline.config import Settings
+
+STREAM = "/v1/events/stream"
+
+
+async def test_with_reads_needing_a_key_the_feed_refuses_anyone_without_a_live_one(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    secret = await make_key(engine, "read")
+    async with engine.begin() as conn:
+        key_id, revoked = await keys.create_key(conn, ["read"], "to revoke")
+        assert await keys.revoke_key(conn, key_id)
+    app = create_app(Settings(reads_need_key=True), database_url)
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
+        for path in ("/v1/events", "/v1/events/stream"):
+            for headers in ({}, {"Authorization": f"Bearer {revoked}"}):
+                response = await client.get(path, headers=headers)
+                assert response.status_code == 401, (path, headers, response.text)
+                assert fields_of(response) == ["Authorization"]
+        page = await client.get("/v1/events", headers={"Authorization": f"Bearer {secret}"})
+        assert page.status_code == 200
+
+
+async def test_streams_past_the_process_limit_get_a_503_with_retry_after(
+    database_url: str,
+) -> None:
+    with serve(database_url, TIMELINE_MAX_STREAMS="2") as server:
+        async with (
+            httpx.AsyncClient(base_url=server.base, timeout=10) as client,
+            contextlib.AsyncExitStack() as streams,
+        ):
+            first = await streams.enter_async_context(client.stream("GET", STREAM))
+            assert first.status_code == 200
+            async with client.stream("GET", STREAM) as second:
+                assert second.status_code == 200
+                await anext(second.aiter_lines())  # it runs, so it counts
+                refused = await client.get(STREAM)
+                assert refused.status_code == 503, refused.text
+                assert refused.headers["content-type"].startswith("application/problem+json")
+                assert int(refused.headers["retry-after"]) >= 1
+            # the second one closed: its place is free again once the server notices
+            for _ in range(100):
+                async with client.stream("GET", STREAM) as again:
+                    if again.status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("a closed stream kept its place")
