@@ -39,6 +39,7 @@ class Settings:
     db_acquire_timeout: float = 1.0
     db_connect_timeout: float = 1.5
     max_streams: int = 1000  # open SSE streams per process; beyond it 503
+    write_rate_limit: int = 6000  # writes per minute per API key and process; 0: none
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -68,6 +69,7 @@ class Settings:
             db_acquire_timeout=_seconds(env, "TIMELINE_DB_ACQUIRE_TIMEOUT", 1.0),
             db_connect_timeout=_seconds(env, "TIMELINE_DB_CONNECT_TIMEOUT", 1.5),
             max_streams=_int(env, "TIMELINE_MAX_STREAMS", 1000, 1, 1_000_000),
+            write_rate_limit=_int(env, "TIMELINE_WRITE_RATE_LIMIT", 6000, 0, 10_000_000),
         )
 
 

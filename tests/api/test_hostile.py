@@ -7,6 +7,7 @@ is attacked too without anyone adding it here.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 import pytest
@@ -254,3 +255,35 @@ async def test_with_cors_on_every_answer_varies_by_origin(database_url: str) -> 
             assert "origin" in vary, (url, response.headers)
         feed = await cors_client.get("/v1/events")
         assert {"accept", "origin"} <= {v.strip().lower() for v in feed.headers["vary"].split(",")}
+
+
+async def test_writes_past_the_keys_rate_limit_are_429_and_other_keys_and_reads_go_on(
+    database_url: str, engine: Any
+) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from tests.api.conftest import make_key
+    from timeline.api.app import create_app
+    from timeline.config import Settings
+
+    one, other = await make_key(engine, "write"), await make_key(engine, "write")
+    tag = uuid.uuid4().hex[:8]
+    app = create_app(Settings(write_rate_limit=3), database_url)
+    async with AsyncTestClient(app, base_url="http://testserver.local") as limited:
+        statuses = []
+        for n in range(4):
+            body = {"slug": f"t-limited-{n}-{tag}", "title": "T"}
+            response = await limited.post(
+                "/v1/timelines", json=body, headers={"Authorization": f"Bearer {one}"}
+            )
+            statuses.append(response.status_code)
+        assert statuses == [201, 201, 201, 429], statuses
+        assert fields_of(response) == ["Authorization"]
+        assert int(response.headers["retry-after"]) >= 1
+        assert (await limited.get(f"/v1/timelines/t-limited-3-{tag}")).status_code == 404
+        body = {"slug": f"t-limited-other-{tag}", "title": "T"}
+        response = await limited.post(
+            "/v1/timelines", json=body, headers={"Authorization": f"Bearer {other}"}
+        )
+        assert response.status_code == 201
+        assert (await limited.get("/v1/timelines")).status_code == 200

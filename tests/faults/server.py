@@ -36,6 +36,8 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
         **os.environ,
         "TIMELINE_DATABASE_URL": database_url,
         "TIMELINE_LOG_LEVEL": "info",
+        # Writers here load the server on purpose: the write rate limit is not under test.
+        "TIMELINE_WRITE_RATE_LIMIT": "0",
         **extra,
     }
 

@@ -19,6 +19,7 @@ from timeline.api.auth import require_read
 from timeline.api.edge import edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
+from timeline.api.limits import write_rate_limit
 from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
 from timeline.api.state import AppState
@@ -97,6 +98,7 @@ def create_app(
             expose_headers=["ETag", "Location", "X-Request-ID", "Cache-Control"],
             max_age=3600,
         )
+    limit = write_rate_limit(settings.write_rate_limit)
     app = Litestar(
         route_handlers=[
             TimelineController,
@@ -109,6 +111,7 @@ def create_app(
         exception_handlers={Exception: internal_error},
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors,
+        middleware=[limit.middleware] if limit is not None else [],
         openapi_config=openapi_config(),
         state=State({"timeline": AppState(settings, engine, writer)}),
         on_shutdown=[dispose_engine],

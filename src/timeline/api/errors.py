@@ -147,7 +147,12 @@ def _http(exc: HTTPException) -> ProblemDetailsException:
         exc.detail if exc.detail != HTTPStatus(status).phrase else HTTPStatus(status).description
     )
     field = "body" if status == 413 or (status == 400 and "JSON" in detail) else None
-    return ApiProblem(status, slug, detail, field=field, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if status == 429:
+        # The rate limiter says when its window frees a place; Retry-After says it plainly.
+        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "1"))
+        detail, field = "too many writes with this key; retry later", "Authorization"
+    return ApiProblem(status, slug, detail, field=field, headers=headers or None)
 
 
 def _database(exc: DBAPIError) -> ProblemDetailsException | None:
