@@ -39,6 +39,7 @@ class Settings:
     db_acquire_timeout: float = 1.0
     db_connect_timeout: float = 1.5
     max_streams: int = 1000  # open SSE streams per process; beyond it 503
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
     write_rate_limit: int = 6000  # writes per minute per API key and process; 0: none
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -51,6 +52,9 @@ class Settings:
         level = env.get("TIMELINE_LOG_LEVEL", "info").lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"TIMELINE_LOG_LEVEL={level!r}: use one of {', '.join(LOG_LEVELS)}")
+        proxies = tuple(
+            p.strip() for p in env.get("TIMELINE_TRUSTED_PROXIES", "").split(",") if p.strip()
+        )
         origins = tuple(o.strip() for o in env.get("TIMELINE_CORS_ORIGINS", "").split(",") if o)
         return cls(
             database_url=url,
@@ -61,6 +65,7 @@ class Settings:
             max_body_bytes=_int(env, "TIMELINE_MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30),
             idempotency_ttl_seconds=_int(env, "TIMELINE_IDEMPOTENCY_TTL", 86400, 1, 1 << 31),
             cors_origins=origins,
+            trusted_proxies=proxies,
             reads_need_key=_bool(env, "TIMELINE_READS_NEED_KEY", False),
             pool_size=_int(env, "TIMELINE_POOL_SIZE", 10, 1, 1000),
             read_cache_bytes=_int(env, "TIMELINE_READ_CACHE_BYTES", 64 * 1024 * 1024, 0, 1 << 40),

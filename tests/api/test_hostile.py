@@ -287,3 +287,12 @@ async def test_writes_past_the_keys_rate_limit_are_429_and_other_keys_and_reads_
         )
         assert response.status_code == 201
         assert (await limited.get("/v1/timelines")).status_code == 200
+
+
+async def test_oversized_headers_are_a_431_problem(client: Client) -> None:
+    response = await client.get("/v1/timelines", headers={"X-Padding": "a" * 20_000})
+    assert response.status_code == 431, response.text
+    assert fields_of(response) == ["headers"]
+    long_query = await client.get("/v1/timelines?q=" + "b" * 20_000)
+    assert long_query.status_code == 431
+    assert (await client.get("/v1/timelines", headers={"X-Padding": "a" * 1000})).status_code == 200

@@ -6,6 +6,7 @@
   route ever passes such a value to the database.
 - **Write bodies** must be JSON: a POST with a body whose Content-Type is not
   `application/json` (or `application/*+json`) is a 415 naming Content-Type.
+- **Headers** past MAX_HEADER_BYTES in all (request line included) are a 431.
 - **HEAD** is served for every GET route: the GET runs and its body is dropped,
   its headers (Content-Length, ETag) kept (RFC 9110 §9.3.2).
 - **Security headers** on every response: `X-Content-Type-Options: nosniff`
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 
 import msgspec
 from litestar.types import (
@@ -33,6 +35,8 @@ SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 )
+
+MAX_HEADER_BYTES = 16 * 1024
 
 _ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
@@ -87,7 +91,7 @@ def _problem(status: int, slug: str, field: str, reason: str) -> bytes:
     return msgspec.json.encode(
         {
             "type": PROBLEM_BASE + slug,
-            "title": "Bad Request" if status == 400 else "Unsupported Media Type",
+            "title": HTTPStatus(status).phrase,
             "status": status,
             "detail": f"{field}: {reason}",
             "errors": [{"field": field, "message": reason}],
@@ -130,6 +134,12 @@ def edge_middleware(app: ASGIApp, *, vary_origin: bool = False) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
             await app(scope, receive, send)
+            return
+        size = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+        size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ()))
+        if size > MAX_HEADER_BYTES:
+            too_big = f"the request line and headers exceed {MAX_HEADER_BYTES} bytes"
+            await _refuse(send, 431, _problem(431, "headers-too-large", "headers", too_big))
             return
         found = query_problem(scope.get("query_string", b""))
         if found is not None:

@@ -83,7 +83,13 @@ def serve(settings: Settings, database_url: str, *, host: str | None, port: int 
         log_config=None,
         access_log=False,
         server_header=False,
-        proxy_headers=True,
+        # X-Forwarded-For / -Proto are believed only from the proxies named in
+        # TIMELINE_TRUSTED_PROXIES; with none named, never (a client could say anything).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        # Headers past 64 KiB are refused while still being read (h11); the edge
+        # middleware answers 431 past MAX_HEADER_BYTES whichever parser runs.
+        h11_max_incomplete_event_size=64 * 1024,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
     )
