@@ -19,8 +19,9 @@ from functools import lru_cache
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import TextClause, text
+from sqlalchemy import Integer, Text, TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 from timeline.domain import sources as source_domain
 from timeline.domain import timelines as timeline_domain
@@ -32,6 +33,7 @@ from timeline.projections.present import (
     decode_views,
     source_view,
 )
+from timeline.projections.tables import ACTOR_KEYS, SPAN_BOUNDS, span_class
 from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
 from timeline.projections.views import (
     AssertionView,
@@ -72,9 +74,48 @@ def _decode_cursor(cursor: str, size: int) -> list[str]:
 
 
 @lru_cache(maxsize=512)
-def _sql(sql: str) -> TextClause:
-    """text(sql), made once per distinct statement (reads build few distinct ones)."""
-    return text(sql)
+def _sql(sql: str, literal: tuple[str, ...] = ()) -> TextClause:
+    """text(sql), made once per distinct statement (reads build few distinct ones).
+
+    The parameters named in `literal` are written into the statement as SQL
+    literals when it runs (SQLAlchemy's literal_execute, quoted by the dialect).
+    """
+    clause = text(sql)
+    if literal:
+        clause = clause.bindparams(
+            *(bindparam(name, type_=_LITERAL[name], literal_execute=True) for name in literal)
+        )
+    return clause
+
+
+# Written into a filtered page's statement as literals (below), with their types.
+_LITERAL: dict[str, type[TypeEngine[Any]]] = {
+    "slug": Text,
+    "actor": Text,
+    "place": Text,
+    "q": Text,
+    "limit": Integer,
+    "page_size": Integer,
+}
+
+
+def _literal_names(filters: TimelineFilters, params: dict[str, Any]) -> tuple[str, ...]:
+    """The parameters a page with these filters is planned on, as literals.
+
+    Whether `actor=`, `place=` or `q=` is best read through its inverted index (a rare
+    value) or by walking the page in order (a common one) depends on the value
+    and the timeline. A prepared statement whose parameters are bound may be
+    run with a generic plan made for no value in particular, which walks a huge
+    timeline for a rare actor, or sorts every match of a common one. With the
+    values written in, each distinct question is planned for what it asks.
+    A value holding NUL stays bound, so PostgreSQL refuses it as a data error.
+    """
+    if not (filters.actor or filters.q or filters.place):
+        return ()
+    names = tuple(name for name in _LITERAL if name in params)
+    if any(isinstance(params[name], str) and "\x00" in params[name] for name in names):
+        return ()
+    return names
 
 
 def _limit(limit: int) -> int:
@@ -133,9 +174,12 @@ def _filters(filters: TimelineFilters, params: dict[str, Any], alias: str) -> li
         params["statuses"] = list(filters.status)
         where.append(f"{alias}.status = ANY(:statuses)")
     if filters.actor:
+        # one key of the timeline's actor index (migration 0006): on the rows of
+        # timeline :slug it holds exactly when an actor equals :actor, ignoring case
         params["actor"] = filters.actor
         where.append(
-            f"EXISTS (SELECT 1 FROM unnest({alias}.actors) x WHERE lower(x) = lower(:actor))"
+            f"{ACTOR_KEYS}({alias}.timeline, {alias}.actors) "
+            "@> ARRAY[CAST(:slug AS text) || chr(31) || lower(:actor)]"
         )
     if filters.place:
         escaped = filters.place.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -218,6 +262,60 @@ async def list_timelines(
     return TimelineList(timelines=page, next_cursor=next_cursor)
 
 
+_PAGE_ROW = "r.view, r.occurred_start, r.assertion_id"
+_PAGE_ORDER = "ORDER BY r.occurred_start, r.assertion_id LIMIT :limit"
+
+
+def _span_lookbacks(start: date) -> list[date]:
+    """Per span class k (tables.SPAN_BOUNDS), the earliest start of a span of class k
+    that can still reach `start`: start - (4^k - 1) days; the last class is open."""
+    earliest = [
+        date.fromordinal(max(1, start.toordinal() - (bound * 4 - 1))) for bound in SPAN_BOUNDS[:-1]
+    ]
+    return [*earliest, date.min]
+
+
+def _overlapping(table: str, where: list[str], start: date, params: dict[str, Any]) -> str:
+    """The rows that start before `start` and end on or after it, by span class: each
+    class a range scan of its span index from its lookback date, in page order."""
+    params["span_from"] = _span_lookbacks(start)
+    terms = [
+        *where,
+        "r.occurred_end > r.occurred_start",
+        f"{span_class('r')} = c.k",
+        "r.occurred_start >= c.lo",
+        "r.occurred_start < :occurred_from",
+        "r.occurred_end >= :occurred_from",
+    ]
+    return (
+        "SELECT b.* FROM unnest(CAST(:span_from AS date[])) WITH ORDINALITY c(lo, k) "
+        f"CROSS JOIN LATERAL (SELECT {_PAGE_ROW} FROM {table} r "
+        f"WHERE {' AND '.join(terms)} {_PAGE_ORDER}) b"
+    )
+
+
+def _driver(filters: TimelineFilters, params: dict[str, Any]) -> str | None:
+    """The column a filtered page is read along, one range scan of its index per value
+    asked for, so a rare kind or status does not walk the timeline to fill a page:
+    `kind` when kinds are asked for, else `status`; None for neither."""
+    column, values = ("kind", filters.kind) if filters.kind else ("status", filters.status)
+    if not values:
+        return None
+    params["drive"] = sorted(set(values))
+    return column
+
+
+def _in_order(table: str, where: list[str], driver: str | None) -> str:
+    """The rows of `where` in page order, up to the limit (per driving value, if any)."""
+    if driver is None:
+        return f"SELECT {_PAGE_ROW} FROM {table} r WHERE {' AND '.join(where)} {_PAGE_ORDER}"
+    return (
+        "SELECT d.* FROM unnest(CAST(:drive AS text[])) v(value) "
+        f"CROSS JOIN LATERAL (SELECT {_PAGE_ROW} FROM {table} r "
+        f"WHERE {' AND '.join(where)} AND r.{driver} = v.value {_PAGE_ORDER}) d"
+    )
+
+
 def _page_sql(
     temporal: Temporal,
     filters: TimelineFilters,
@@ -226,20 +324,54 @@ def _page_sql(
 ) -> str:
     """A lateral subquery over the page, one past the limit: its stored views joined
     by commas (`views`), how many rows it found (`found`), and the keys of the last
-    row of the page (`last_start`, `last_id`) for the next cursor."""
+    row of the page (`last_start`, `last_id`) for the next cursor.
+
+    Every part is a range scan in page order that stops at the limit, so a page
+    costs about the same however long the timeline is. With occurred_from F the
+    rows are those that start in the window (from F on) and the few that started
+    before F and overlap it (all of which come first in page order)."""
     table = "projections.assertions" if temporal.is_current else "projections.revisions"
     where = ["r.timeline = :slug"]
     if not temporal.is_current:
         where += _visible(temporal, params)
-    where += _occurred_window(temporal, params, "r")
+    if temporal.occurred_to is not None:
+        params["occurred_to"] = temporal.occurred_to
+        where.append("r.occurred_start <= :occurred_to")
     where += _filters(filters, params, "r")
+    after_term: list[str] = []
     if after is not None:
         try:
             params["after_start"] = date.fromisoformat(after[0])
         except ValueError:
             raise InvalidPageCursor("not a page cursor of this list") from None
         params["after_id"] = after[1]
-        where.append("(r.occurred_start, r.assertion_id) > (:after_start, :after_id)")
+        after_term = ["(r.occurred_start, r.assertion_id) > (:after_start, :after_id)"]
+    parts: list[str] = []
+    start = temporal.occurred_from
+    if start is None:
+        bound = after_term
+    else:
+        params["occurred_from"] = start
+        if after is not None and params["after_start"] >= start:
+            # the cursor is inside the window: every row that started before it is behind
+            bound = [*after_term, "r.occurred_end >= :occurred_from"]
+        else:
+            parts.append(_overlapping(table, where + after_term, start, params))
+            bound = ["r.occurred_start >= :occurred_from", "r.occurred_end >= :occurred_from"]
+    driver = _driver(filters, params)
+    if driver is None and not parts:  # one range scan: the page itself
+        ranked = (
+            f"SELECT {_PAGE_ROW}, row_number() OVER (ORDER BY r.occurred_start, r.assertion_id) "
+            f"AS n FROM {table} r WHERE {' AND '.join(where + bound)} {_PAGE_ORDER}"
+        )
+    else:
+        parts.append(_in_order(table, where + bound, driver))
+        union = " UNION ALL ".join(f"({part})" for part in parts)
+        ranked = (
+            "SELECT u.view, u.occurred_start, u.assertion_id, "
+            "row_number() OVER (ORDER BY u.occurred_start, u.assertion_id) AS n "
+            f"FROM ({union}) u ORDER BY u.occurred_start, u.assertion_id LIMIT :limit"
+        )
     # The views are stored serialised (tables._state_columns): the page is their
     # text joined, with no JSON built or parsed on either side.
     return (
@@ -247,10 +379,7 @@ def _page_sql(
         "AS views, count(*) AS found, "
         "max(p.occurred_start) FILTER (WHERE p.n = :page_size) AS last_start, "
         "max(p.assertion_id) FILTER (WHERE p.n = :page_size) AS last_id "
-        "FROM (SELECT r.view, r.occurred_start, r.assertion_id, "
-        "row_number() OVER (ORDER BY r.occurred_start, r.assertion_id) AS n "
-        f"FROM {table} r WHERE {' AND '.join(where)} "
-        "ORDER BY r.occurred_start, r.assertion_id LIMIT :limit) p)"
+        f"FROM ({ranked}) p)"
     )
 
 
@@ -321,7 +450,7 @@ async def get_timeline_json(
             f"{_HEAD_EVENTS} AS head_events, pg.* "
             f"FROM projections.timelines t CROSS JOIN LATERAL {page} pg WHERE t.slug = :slug"
         )
-    row = (await conn.execute(_sql(sql), params)).first()
+    row = (await conn.execute(_sql(sql, _literal_names(filters, params)), params)).first()
     if row is None:
         return None
     if temporal.recorded_at is None:
