@@ -222,10 +222,16 @@ BEGIN
   END IF;
 
   -- The key's result is the first stream's: the command's own.
-  v_version := v_current[1] + (SELECT count(*) FROM unnest(p_event_streams) s WHERE s = 1);
+  IF cardinality(p_stream_types) = 1 THEN
+    v_version := v_current[1] + v_count;
+    v_first := v_positions;
+  ELSE
+    v_version := v_current[1] + cardinality(array_positions(p_event_streams, 1));
+  END IF;
   IF p_idem_key IS NOT NULL THEN
-    v_first := ARRAY(SELECT v_positions[i] FROM generate_subscripts(p_event_streams, 1) i
-                      WHERE p_event_streams[i] = 1 ORDER BY i);
+    IF v_first IS NULL THEN
+      v_first := ARRAY(SELECT v_positions[i] FROM unnest(array_positions(p_event_streams, 1)) i);
+    END IF;
     IF v_expired THEN
       UPDATE idempotency_keys k
          SET request_hash = p_idem_hash, stream_type = p_stream_types[1],
@@ -244,6 +250,7 @@ BEGIN
 END $$
 """
 
+# plpgsql, not sql: PostgreSQL plans a sql function's body again on every call.
 APPEND = """
 CREATE FUNCTION timeline_append(
   p_stream_type text, p_stream_id text, p_expected bigint,
@@ -251,14 +258,16 @@ CREATE FUNCTION timeline_append(
   p_metadata jsonb, p_timeline text, p_idem_key text, p_idem_hash bytea, p_idem_ttl int
 ) RETURNS TABLE (replayed boolean, stream_type text, stream_id text, version bigint,
                  positions bigint[], recorded_at timestamptz)
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY
   SELECT w.replayed, w.stream_type, w.stream_id, w.version, w.positions, w.recorded_at
     FROM timeline_write(ARRAY[p_stream_type], ARRAY[p_stream_id], ARRAY[p_expected],
                         ARRAY[p_metadata], ARRAY[p_timeline],
                         array_fill(1, ARRAY[cardinality(p_types)]), p_types,
                         p_schema_versions, p_data, p_reported_at, NULL,
-                        p_idem_key, p_idem_hash, p_idem_ttl, NULL, NULL, NULL, NULL, NULL) w
-$$
+                        p_idem_key, p_idem_hash, p_idem_ttl, NULL, NULL, NULL, NULL, NULL) w;
+END $$
 """
 
 
