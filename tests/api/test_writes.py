@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.conftest import Client, fields_of, problem_of
-from tests.api.flows import open_timeline, record, register_source, slug
+from tests.api.flows import SHUSHA, open_timeline, record, register_source, slug
 from timeline.api.app import create_app
 from timeline.config import Settings
 from timeline.domain.events import AssertionRevised
 from timeline.store.append import StreamRef, append_to_stream
+from timeline.store.db import driver_of
 from timeline.store.tables import events
 
 
@@ -323,3 +324,36 @@ async def test_ten_concurrent_first_uses_of_a_key_all_answer_the_same_201(
     assert len({r.headers["etag"] for r in responses}) == 1
     page = (await client.get(f"/v1/timelines/{timeline}")).json()
     assert [a["id"] for a in page["assertions"]] == [responses[0].json()["id"]]
+
+
+async def test_a_post_sends_three_statements_and_reads_nothing_back(
+    database_url: str, client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    app = create_app(Settings(pool_size=1), database_url)
+    engine = app.state["timeline"].engine
+    sent: list[str] = []
+    async with engine.connect() as conn:
+        # One pooled connection, so every statement of every request goes through this one.
+        (await driver_of(conn)).add_query_logger(lambda record: sent.append(record.query))
+        await conn.rollback()
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as own:
+            url = f"/v1/timelines/{timeline}/assertions"
+            body = {**SHUSHA, "citations": [{"source_id": source}]}
+            await own.post(url, json=body, headers=auth)  # prepares the statements
+            await asyncio.sleep(0.05)
+            sent.clear()
+            response = await own.post(url, json=body, headers=auth)
+            await asyncio.sleep(0.05)  # the query logger reports from the event loop
+    finally:
+        await engine.dispose()
+    assert response.status_code == 201
+    # The key's lookup (auth), the command's load, its write: nothing else, no BEGIN/COMMIT.
+    assert len(sent) == 3, sent
+    assert "api_keys" in sent[0]
+    assert "clock_timestamp()" in sent[1]
+    assert "timeline_write" in sent[2]
