@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.conftest import Client, fields_of, problem_of
-from tests.api.flows import open_timeline, record, register_source, slug
+from tests.api.flows import SHUSHA, open_timeline, record, register_source, slug
 from timeline.api.app import create_app
 from timeline.config import Settings
 from timeline.domain.events import AssertionRevised
 from timeline.store.append import StreamRef, append_to_stream
+from timeline.store.db import driver_of
 from timeline.store.tables import events
 
 
@@ -236,3 +237,123 @@ async def test_a_revision_that_loses_the_race_at_the_append_is_a_409(
         await app.state["timeline"].engine.dispose()
     assert response.status_code == 409
     problem_of(response)
+
+
+async def _held_at(client: Client, url: str, recorded_at: str) -> Any:
+    response = await client.get(url, params={"recorded_at": recorded_at})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_each_201_body_is_what_a_read_at_its_recorded_at_answers(
+    client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    created = await record(client, auth, timeline, source)
+    url = f"/v1/assertions/{created['id']}"
+    revised = await client.post(
+        f"{url}/revisions",
+        json={"changes": {"summary": "twice"}, "reported_at": "2020-10-09T00:00:00Z"},
+        headers={**auth, "If-Match": '"1"'},
+    )
+    stance = await client.post(
+        f"{url}/stances",
+        json={"party": "Azerbaijan", "stance": "denies", "reported_at": "2020-10-09T01:00:00Z"},
+        headers=auth,
+    )
+    updated = await client.post(
+        f"/v1/sources/{source}/updates", json={"title": "Renamed"}, headers=auth
+    )
+    withdrawn = await client.post(
+        f"/v1/sources/{source}/withdrawal", json={"reason": "gone"}, headers=auth
+    )
+    answers = [
+        (url, created),
+        *[(url, r.json()) for r in (revised, stance)],
+        *[(f"/v1/sources/{source}", r.json()) for r in (updated, withdrawn)],
+    ]
+    for response in (revised, stance, updated, withdrawn):
+        assert response.status_code == 201, response.text
+    # Read after all of them were written: each answer is the resource as held at its time.
+    for resource, body in answers:
+        assert await _held_at(client, resource, body["recorded_at"]) == body
+    assert created["last_position"] < answers[1][1]["last_position"]
+    assert withdrawn.json()["status"] == "withdrawn"
+    assert (await client.get(url)).json()["status"] == "unsupported"
+
+
+async def test_the_201_of_a_new_timeline_is_its_page(client: Client, auth: dict[str, str]) -> None:
+    name = slug()
+    body = {"slug": name, "title": "Karabakh", "description": "d", "region": "Caucasus"}
+    opened = await client.post("/v1/timelines", json=body, headers=auth)
+    assert opened.status_code == 201
+    page = await client.get(f"/v1/timelines/{name}")
+    assert opened.json() == page.json()
+    assert opened.json()["assertions"] == []
+    assert opened.json()["last_position"] > 0
+
+
+async def test_ten_concurrent_first_uses_of_a_key_all_answer_the_same_201(
+    database_url: str, engine: AsyncEngine, client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    headers = {**auth, "Idempotency-Key": uuid.uuid4().hex}
+    body: dict[str, Any] = {
+        "occurred": "2020-10-08",
+        "kind": "shelling",
+        "summary": "Shusha shelled, once",
+        "citations": [{"source_id": source}],
+        "reported_at": "2020-10-08T15:00:00Z",
+    }
+    # An app in this test's own event loop, so the ten requests really overlap.
+    app = create_app(Settings(pool_size=12), database_url)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as racer:
+            url = f"/v1/timelines/{timeline}/assertions"
+            responses = await asyncio.gather(
+                *(racer.post(url, json=body, headers=headers) for _ in range(10))
+            )
+    finally:
+        await app.state["timeline"].engine.dispose()
+    assert [r.status_code for r in responses] == [201] * 10, [r.text for r in responses]
+    assert len({r.content for r in responses}) == 1
+    assert len({r.headers["location"] for r in responses}) == 1
+    assert len({r.headers["etag"] for r in responses}) == 1
+    page = (await client.get(f"/v1/timelines/{timeline}")).json()
+    assert [a["id"] for a in page["assertions"]] == [responses[0].json()["id"]]
+
+
+async def test_a_post_sends_three_statements_and_reads_nothing_back(
+    database_url: str, client: Client, auth: dict[str, str]
+) -> None:
+    timeline = await open_timeline(client, auth)
+    source = await register_source(client, auth)
+    app = create_app(Settings(pool_size=1), database_url)
+    engine = app.state["timeline"].engine
+    sent: list[str] = []
+    async with engine.connect() as conn:
+        # One pooled connection, so every statement of every request goes through this one.
+        (await driver_of(conn)).add_query_logger(lambda record: sent.append(record.query))
+        await conn.rollback()
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as own:
+            url = f"/v1/timelines/{timeline}/assertions"
+            body = {**SHUSHA, "citations": [{"source_id": source}]}
+            await own.post(url, json=body, headers=auth)  # prepares the statements
+            await asyncio.sleep(0.05)
+            sent.clear()
+            response = await own.post(url, json=body, headers=auth)
+            await asyncio.sleep(0.05)  # the query logger reports from the event loop
+    finally:
+        await engine.dispose()
+    assert response.status_code == 201
+    # The key's lookup (auth), the command's load, its write: nothing else, no BEGIN/COMMIT.
+    assert len(sent) == 3, sent
+    assert "api_keys" in sent[0]
+    assert "clock_timestamp()" in sent[1]
+    assert "timeline_write" in sent[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response
@@ -15,9 +15,9 @@ from timeline.api.auth import actor_of
 from timeline.api.caching import cached
 from timeline.api.errors import ApiProblem, request_id_of
 from timeline.api.state import AppState
-from timeline.commands.writer import WriteContext
+from timeline.commands.writer import WriteContext, Written
 from timeline.projections.temporal import Temporal
-from timeline.store.append import AppendResult, request_hash
+from timeline.store.append import request_hash
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def now() -> datetime:
 
 async def created(
     request: Request[Any, Any, Any],
-    result: AppendResult,
+    result: Written,
     read: Callable[[AsyncConnection, str, Temporal], Awaitable[T | None]],
     location: str,
     *,
@@ -79,18 +79,24 @@ async def created(
 ) -> Response[T]:
     """The resource as this write left it, 201 with a Location.
 
-    Read at the write's own system time, so a replayed request answers exactly
-    what its first run answered, whatever came after.
+    A write answers with the view it wrote, as it wrote it (no read, no
+    re-encoding). A replayed request wrote nothing: the resource is read at the
+    first write's own system time, so it answers exactly what its first run
+    answered, whatever came after.
     """
-    state = AppState.of(request)
-    async with state.read() as conn:
-        view = await read(conn, result.stream.id, Temporal(recorded_at=result.recorded_at))
-    if view is None:
-        raise RuntimeError(f"{result.stream} was written but cannot be read back")
-    return cached(
-        view,
-        None,
-        version=result.version,
-        status_code=status_code,
-        headers={"Location": location},
+    body: Any = None if result.view is None else msgspec.Raw(result.view)
+    if body is None:
+        async with AppState.of(request).read() as conn:
+            body = await read(conn, result.stream.id, Temporal(recorded_at=result.recorded_at))
+        if body is None:
+            raise RuntimeError(f"{result.stream} was written but cannot be read back")
+    return cast(
+        Response[T],
+        cached(
+            body,
+            None,
+            version=result.version,
+            status_code=status_code,
+            headers={"Location": location},
+        ),
     )

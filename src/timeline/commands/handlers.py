@@ -1,24 +1,19 @@
-"""One function per command: load, decide, append and apply, in one transaction.
+"""One function per command: what it loads and which domain decision it runs.
 
-Each returns the AppendResult; `replayed` is set when an idempotency key was
-seen before, and then nothing was decided or written.
+`Writer.run` does the rest (load, decide, append, apply; see writer.py). Each
+returns the Written result; `replayed` is set when an idempotency key was seen
+before, and then nothing was written.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from timeline.commands.errors import StaleVersion
 from timeline.commands.load import (
     assertion_stream,
-    load_assertion,
-    load_many,
-    load_source,
-    load_timeline,
-    source_stream,
-    timeline_stream,
+    assertion_target,
+    source_target,
+    timeline_target,
 )
-from timeline.commands.writer import NO_CONTEXT, WriteContext, Writer
+from timeline.commands.writer import NO_CONTEXT, Reaction, WriteContext, Writer, Written
 from timeline.domain import assertions, sources, timelines
 from timeline.domain.commands import (
     OpenTimeline,
@@ -32,26 +27,18 @@ from timeline.domain.commands import (
     WithdrawSource,
 )
 from timeline.domain.values import Citation
-from timeline.projections import assertions_citing
-from timeline.store.append import AppendResult
 
 
-def _check_expected(expected: int | None, actual: int) -> None:
-    if expected is not None and expected != actual:
-        raise StaleVersion(expected, actual)
+def _cited(*groups: tuple[Citation, ...]) -> list[str]:
+    return [c.source_id for group in groups for c in group]
 
 
 async def open_timeline(
     writer: Writer, cmd: OpenTimeline, ctx: WriteContext = NO_CONTEXT
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state = await load_timeline(conn, cmd.slug)
-        events = timelines.open_timeline(state, cmd)
-        return await writer.append(
-            conn, timeline_stream(cmd.slug), 0, events, ctx, timeline=cmd.slug
-        )
+) -> Written:
+    return await writer.run(
+        timeline_target(cmd.slug), lambda got: timelines.open_timeline(got.state, cmd), ctx
+    )
 
 
 async def retitle_timeline(
@@ -59,29 +46,23 @@ async def retitle_timeline(
     cmd: RetitleTimeline,
     ctx: WriteContext = NO_CONTEXT,
     expected_version: int | None = None,
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state = await load_timeline(conn, cmd.slug)
-        events = timelines.retitle_timeline(state, cmd)
-        assert state is not None
-        _check_expected(expected_version, state.version)
-        return await writer.append(
-            conn, timeline_stream(cmd.slug), state.version, events, ctx, timeline=cmd.slug
-        )
+) -> Written:
+    return await writer.run(
+        timeline_target(cmd.slug, expected_version),
+        lambda got: timelines.retitle_timeline(got.state, cmd),
+        ctx,
+    )
 
 
 async def register_source(
     writer: Writer, cmd: RegisterSource, ctx: WriteContext = NO_CONTEXT
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state = await load_source(conn, cmd.source_id)
-        via = await load_source(conn, cmd.via) if cmd.via else None
-        events = sources.register_source(state, cmd, via)
-        return await writer.append(conn, source_stream(cmd.source_id), 0, events, ctx)
+) -> Written:
+    via = cmd.via
+    return await writer.run(
+        source_target(cmd.source_id, sources=[via] if via else []),
+        lambda got: sources.register_source(got.state, cmd, got.sources[via] if via else None),
+        ctx,
+    )
 
 
 async def update_source(
@@ -89,16 +70,13 @@ async def update_source(
     cmd: UpdateSource,
     ctx: WriteContext = NO_CONTEXT,
     expected_version: int | None = None,
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state = await load_source(conn, cmd.source_id)
-        via = await load_source(conn, cmd.via) if isinstance(cmd.via, str) else None
-        events = sources.update_source(state, cmd, via)
-        assert state is not None
-        _check_expected(expected_version, state.version)
-        return await writer.append(conn, source_stream(cmd.source_id), state.version, events, ctx)
+) -> Written:
+    via = cmd.via if isinstance(cmd.via, str) else None
+    return await writer.run(
+        source_target(cmd.source_id, expected_version, sources=[via] if via else []),
+        lambda got: sources.update_source(got.state, cmd, got.sources[via] if via else None),
+        ctx,
+    )
 
 
 async def withdraw_source(
@@ -106,76 +84,35 @@ async def withdraw_source(
     cmd: WithdrawSource,
     ctx: WriteContext = NO_CONTEXT,
     expected_version: int | None = None,
-) -> AppendResult:
-    """Withdraw a source and, in the same transaction, tell every assertion citing it."""
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state = await load_source(conn, cmd.source_id)
-        events = sources.withdraw_source(state, cmd)
-        assert state is not None
-        _check_expected(expected_version, state.version)
-        result = await writer.append(conn, source_stream(cmd.source_id), state.version, events, ctx)
-        await _tell_citing_assertions(conn, writer, cmd, ctx)
-        return result
-
-
-async def _tell_citing_assertions(
-    conn: AsyncConnection, writer: Writer, cmd: WithdrawSource, ctx: WriteContext
-) -> None:
-    reaction = WriteContext(
-        actor=ctx.actor,
-        request_id=ctx.request_id,
-        correlation_id=ctx.correlation_id or ctx.request_id,
-        causation_id=f"source:{cmd.source_id}",
-    )
-    for assertion_id in await assertions_citing(conn, cmd.source_id):
-        state = await load_assertion(conn, assertion_id)
-        if state is None:
-            continue
-        events = assertions.react_to_withdrawal(state, cmd.source_id, cmd.reason, cmd.withdrawn_at)
-        if events:
-            await writer.append(
-                conn,
-                assertion_stream(assertion_id),
-                state.version,
-                events,
-                reaction,
-                timeline=state.timeline,
-                use_key=False,
+) -> Written:
+    """Withdraw a source and, in the same write, tell every assertion citing it."""
+    return await writer.run(
+        source_target(cmd.source_id, expected_version, citing=cmd.source_id),
+        lambda got: sources.withdraw_source(got.state, cmd),
+        ctx,
+        react=lambda got: (
+            Reaction(
+                stream=assertion_stream(assertion_id),
+                events=assertions.react_to_withdrawal(
+                    state, cmd.source_id, cmd.reason, cmd.withdrawn_at
+                ),
+                causation_id=f"source:{cmd.source_id}",
             )
-
-
-def _cited(*groups: tuple[Citation, ...]) -> list[str]:
-    return [c.source_id for group in groups for c in group]
-
-
-async def _assertion_and_cited(
-    conn: AsyncConnection, assertion_id: str, citations: tuple[Citation, ...]
-) -> tuple[assertions.Assertion | None, dict[str, sources.Source | None]]:
-    """The assertion and the sources cited, read in one round trip."""
-    loaded = await load_many(conn, source_ids=_cited(citations), assertion_ids=[assertion_id])
-    return loaded.assertions[assertion_id], loaded.sources
+            for assertion_id, state in sorted(got.citing.items())
+        ),
+    )
 
 
 async def record_assertion(
     writer: Writer, cmd: RecordAssertion, ctx: WriteContext = NO_CONTEXT
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        loaded = await load_many(
-            conn,
-            timeline_slugs=[cmd.timeline],
-            source_ids=_cited(cmd.citations),
-            assertion_ids=[cmd.assertion_id],
-        )
-        timeline, cited = loaded.timelines[cmd.timeline], loaded.sources
-        state = loaded.assertions[cmd.assertion_id]
-        events = assertions.record_assertion(state, cmd, timeline, cited)
-        return await writer.append(
-            conn, assertion_stream(cmd.assertion_id), 0, events, ctx, timeline=cmd.timeline
-        )
+) -> Written:
+    return await writer.run(
+        assertion_target(cmd.assertion_id, timelines=[cmd.timeline], sources=_cited(cmd.citations)),
+        lambda got: assertions.record_assertion(
+            got.state, cmd, got.timelines[cmd.timeline], got.sources
+        ),
+        ctx,
+    )
 
 
 async def revise_assertion(
@@ -183,23 +120,12 @@ async def revise_assertion(
     cmd: ReviseAssertion,
     ctx: WriteContext = NO_CONTEXT,
     expected_version: int | None = None,
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state, cited = await _assertion_and_cited(conn, cmd.assertion_id, cmd.citations)
-        if state is not None:
-            _check_expected(expected_version, state.version)
-        events = assertions.revise_assertion(state, cmd, cited)
-        assert state is not None
-        return await writer.append(
-            conn,
-            assertion_stream(cmd.assertion_id),
-            state.version,
-            events,
-            ctx,
-            timeline=state.timeline,
-        )
+) -> Written:
+    return await writer.run(
+        assertion_target(cmd.assertion_id, expected_version, sources=_cited(cmd.citations)),
+        lambda got: assertions.revise_assertion(got.state, cmd, got.sources),
+        ctx,
+    )
 
 
 async def record_stance(
@@ -207,23 +133,12 @@ async def record_stance(
     cmd: RecordStance,
     ctx: WriteContext = NO_CONTEXT,
     expected_version: int | None = None,
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state, cited = await _assertion_and_cited(conn, cmd.assertion_id, cmd.citations)
-        if state is not None:
-            _check_expected(expected_version, state.version)
-        events = assertions.record_stance(state, cmd, cited)
-        assert state is not None
-        return await writer.append(
-            conn,
-            assertion_stream(cmd.assertion_id),
-            state.version,
-            events,
-            ctx,
-            timeline=state.timeline,
-        )
+) -> Written:
+    return await writer.run(
+        assertion_target(cmd.assertion_id, expected_version, sources=_cited(cmd.citations)),
+        lambda got: assertions.record_stance(got.state, cmd, got.sources),
+        ctx,
+    )
 
 
 async def retract_assertion(
@@ -231,20 +146,9 @@ async def retract_assertion(
     cmd: RetractAssertion,
     ctx: WriteContext = NO_CONTEXT,
     expected_version: int | None = None,
-) -> AppendResult:
-    async with writer.transaction() as conn:
-        if replay := await writer.replayed(conn, ctx):
-            return replay
-        state, cited = await _assertion_and_cited(conn, cmd.assertion_id, cmd.citations)
-        if state is not None:
-            _check_expected(expected_version, state.version)
-        events = assertions.retract_assertion(state, cmd, cited)
-        assert state is not None
-        return await writer.append(
-            conn,
-            assertion_stream(cmd.assertion_id),
-            state.version,
-            events,
-            ctx,
-            timeline=state.timeline,
-        )
+) -> Written:
+    return await writer.run(
+        assertion_target(cmd.assertion_id, expected_version, sources=_cited(cmd.citations)),
+        lambda got: assertions.retract_assertion(got.state, cmd, got.sources),
+        ctx,
+    )

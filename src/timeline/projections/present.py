@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from timeline.projections.views import (
     ChangeView,
     SourceView,
     StanceView,
+    TimelinePage,
 )
 
 _changes_decoder = msgspec.json.Decoder(list[Change])
@@ -103,4 +105,26 @@ def source_view(
         version=source.version,
         recorded_at=recorded_at,
         last_position=last_position,
+    )
+
+
+def source_view_of_row(row: Mapping[str, Any]) -> SourceView:
+    """The view of a row of projections.sources (as a dict of its columns)."""
+    return SourceView(
+        id=row["source_id"],
+        **{name: value for name, value in row.items() if name != "source_id"},
+    )
+
+
+def new_timeline_page(row: Mapping[str, Any]) -> TimelinePage:
+    """The page of a timeline just opened, from its row: it has no assertions yet."""
+    return TimelinePage(
+        slug=row["slug"],
+        title=row["title"],
+        description=row["description"],
+        region=row["region"],
+        version=row["version"],
+        assertions=[],
+        next_cursor=None,
+        last_position=row["last_position"],
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -31,12 +31,18 @@ from timeline.domain.assertions import Assertion, Change
 from timeline.domain.events import (
     AssertionEvent,
     AssertionRecorded,
+    SourceEvent,
     SourceRegistered,
     SourceUpdated,
     SourceWithdrawn,
+    TimelineEvent,
     TimelineOpened,
     TimelineRetitled,
 )
+from timeline.domain.sources import Source
+from timeline.domain.sources import fold as fold_source
+from timeline.domain.timelines import Timeline
+from timeline.domain.timelines import fold as fold_timeline
 from timeline.projections.history import (
     Revision,
     Step,
@@ -49,8 +55,10 @@ from timeline.projections.history import (
 from timeline.projections.present import view_json
 from timeline.projections.tables import assertions, sources, timelines
 from timeline.projections.tables import revisions as revisions_table
-from timeline.store.codec import RecordedEvent, decode_data, encode_data
-from timeline.store.db import copy_records
+from timeline.store.append import PENDING, Append, ProjectionRows, StreamRef
+from timeline.store.codec import RecordedEvent, decode_data, encode_data, type_of
+from timeline.store.db import copy_records, fetch
+from timeline.store.read import read_stream, record_to_recorded
 
 _encoder = msgspec.json.Encoder()
 _state_decoder = msgspec.json.Decoder(Assertion)
@@ -239,9 +247,6 @@ async def _missing_steps(
     before version n (its transaction took an id first but appended later).
     Version n is committed by then: read it from the log instead of waiting.
     """
-    from timeline.store.append import StreamRef
-    from timeline.store.read import read_stream
-
     recorded = await read_stream(conn, StreamRef("assertion", assertion_id))
     return [step_of(r) for r in recorded if after < r.version < before]
 
@@ -398,6 +403,50 @@ class RowCache:
             self._rows.popitem(last=False)
 
 
+@dataclass
+class Changes:
+    """The row writes of a batch: new revision rows, cuts and closures of rows in the
+    table, and the current rows of assertions that had one (`currents`) or none (`firsts`)."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    firsts: list[dict[str, Any]] = field(default_factory=list)
+    currents: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fold_stream(
+    assertion_id: str, rows: dict[int, _Row], steps: Sequence[Step], changes: Changes
+) -> dict[str, Any] | None:
+    """Advance a stream's live rows by `steps` (the versions after theirs, in order), and
+    record in `changes` the row writes that takes; the new current row, or None when the
+    stream shows nothing (it does not begin with its recording)."""
+    if not rows and not isinstance(steps[0].event, AssertionRecorded):
+        return None
+    into = changes.currents if rows else changes.firsts
+    closed: list[_Row] = []
+    for step in steps:
+        _advance(rows, step, closed)
+    for row in [*closed, *rows.values()]:
+        if not row.in_db:
+            if row.recorded_to is None or row.recorded_to > row.recorded_from:
+                changes.inserts.append(_revision_row(assertion_id, row))
+        elif row.dirty:
+            changes.updates.append(
+                {
+                    "assertion_id": assertion_id,
+                    "version": row.rev.version,
+                    "recorded_from": row.recorded_from,
+                    "recorded_to": row.recorded_to,
+                    "known_to": row.rev.known_to,
+                    "known_cut_at": row.known_cut_at,
+                }
+            )
+    current = next(row.rev for row in rows.values() if row.rev.known_to is None)
+    written = {"assertion_id": assertion_id, **_state_row(current)}
+    into.append(written)
+    return written
+
+
 async def _apply_assertions(
     conn: AsyncConnection, recorded: Sequence[RecordedEvent], cache: RowCache | None
 ) -> None:
@@ -407,51 +456,27 @@ async def _apply_assertions(
     cached = cache.take(streams) if cache is not None else {}
     live = await _load_live(conn, [i for i in streams if i not in cached])
     live.update(cached)
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    currents: list[dict[str, Any]] = []
-    firsts: list[dict[str, Any]] = []  # assertions that have no row yet
+    changes = Changes()
     for assertion_id, new in streams.items():
         rows = live[assertion_id]
-        into = currents if rows else firsts
         have = max(rows, default=0)
         steps = [step_of(r) for r in sorted(new, key=lambda r: r.version) if r.version > have]
         if not steps:
             continue
         if steps[0].version > have + 1:
             steps = [*await _missing_steps(conn, assertion_id, have, steps[0].version), *steps]
-        if not rows and not isinstance(steps[0].event, AssertionRecorded):
-            continue  # a stream that does not begin with its recording: nothing to show
-        closed: list[_Row] = []
-        for step in steps:
-            _advance(rows, step, closed)
-        for row in [*closed, *rows.values()]:
-            if not row.in_db:
-                if row.recorded_to is None or row.recorded_to > row.recorded_from:
-                    inserts.append(_revision_row(assertion_id, row))
-            elif row.dirty:
-                updates.append(
-                    {
-                        "b_assertion_id": assertion_id,
-                        "b_version": row.rev.version,
-                        "b_recorded_from": row.recorded_from,
-                        "b_recorded_to": row.recorded_to,
-                        "b_known_to": row.rev.known_to,
-                        "b_known_cut_at": row.known_cut_at,
-                    }
-                )
-        current = next(row.rev for row in rows.values() if row.rev.known_to is None)
-        into.append({"assertion_id": assertion_id, **_state_row(current)})
-        if cache is not None:
+        if fold_stream(assertion_id, rows, steps, changes) is not None and cache is not None:
             cache.keep(assertion_id, rows)
-    if updates:
-        await conn.execute(_UPDATE_REVISIONS, updates)
-    if inserts:
-        await _insert(conn, revisions_table, inserts, _INSERT_REVISIONS)
-    if firsts:
-        await _insert(conn, assertions, firsts, _UPSERT_ASSERTIONS)
-    if currents:
-        await conn.execute(_UPSERT_ASSERTIONS, currents)
+    if changes.updates:
+        await conn.execute(
+            _UPDATE_REVISIONS, [{f"b_{k}": v for k, v in u.items()} for u in changes.updates]
+        )
+    if changes.inserts:
+        await _insert(conn, revisions_table, changes.inserts, _INSERT_REVISIONS)
+    if changes.firsts:
+        await _insert(conn, assertions, changes.firsts, _UPSERT_ASSERTIONS)
+    if changes.currents:
+        await conn.execute(_UPSERT_ASSERTIONS, changes.currents)
 
 
 # Below this many rows an INSERT is cheaper than setting up a COPY.
@@ -503,3 +528,220 @@ async def assertions_citing(conn: AsyncConnection, source_id: str) -> list[str]:
         .order_by(assertions.c.assertion_id)
     )
     return [row.assertion_id for row in rows]
+
+
+# -- the write path -------------------------------------------------------------
+#
+# A command reads what it decides on and the live rows its write will change in
+# one statement (`load_for_write`), then sends its events and the rows planned
+# here in one more (store.append.write). The rows are made by the same code as
+# `apply_events`'s, before the log has assigned the new events their positions:
+# those are PENDING + k, and `timeline_write` puts the real ones in.
+
+_FOR_WRITE = (
+    # The clock first, so the statement answers a row even when no stream exists yet;
+    # read after the snapshot is taken, so it is later than every commit this load sees.
+    "SELECT c.clock, x.* FROM (SELECT clock_timestamp() AS clock) c LEFT JOIN LATERAL ("
+    "SELECT e.position, e.tx_id::text AS tx_id, e.stream_type, e.stream_id, e.version, e.type, "
+    "e.schema_version, e.data::text AS data, e.metadata, e.timeline, e.reported_at, "
+    "e.recorded_at, r.recorded_from AS r_recorded_from, r.known_from AS r_known_from, "
+    "r.known_to AS r_known_to, r.known_cut_at AS r_known_cut_at, "
+    "r.event_data::text AS r_event_data, r.state::text AS r_state, "
+    "r.changes::text AS r_changes, r.last_position AS r_last_position, "
+    "r.recorded_at AS r_recorded_at "
+    "FROM (SELECT * FROM unnest($1::text[], $2::text[]) "
+    "      UNION SELECT 'assertion', a.assertion_id FROM projections.assertions a "
+    "      WHERE $3::text IS NOT NULL AND a.cited_sources @> ARRAY[$3::text]"
+    "     ) AS w (stream_type, stream_id) "
+    "JOIN events e ON e.stream_type = w.stream_type AND e.stream_id = w.stream_id "
+    "LEFT JOIN projections.revisions r ON e.stream_type = 'assertion' "
+    "AND r.assertion_id = e.stream_id AND r.version = e.version AND r.recorded_to IS NULL"
+    ") x ON true ORDER BY x.stream_type, x.stream_id, x.version"
+)
+
+
+class ForWrite(msgspec.Struct, kw_only=True):
+    """What a write's decision and its projection rows start from, read in one snapshot.
+
+    `clock` is the server's time when it was read: the write's recorded_at.
+    """
+
+    streams: dict[StreamRef, list[RecordedEvent]]
+    live: dict[str, dict[int, _Row]]
+    clock: datetime
+
+
+async def load_for_write(
+    conn: AsyncConnection, streams: Iterable[StreamRef], *, citing: str | None = None
+) -> ForWrite:
+    """The events of `streams` (and, with `citing`, of every assertion whose current
+    citations include that source), with the live revision rows of the assertions among
+    them, and the server's clock: one statement."""
+    wanted = list(dict.fromkeys(streams))
+    records = await fetch(
+        conn, _FOR_WRITE, [s.type for s in wanted], [s.id for s in wanted], citing
+    )
+    found: dict[StreamRef, list[RecordedEvent]] = {stream: [] for stream in wanted}
+    live: dict[str, dict[int, _Row]] = defaultdict(dict)
+    for record in records:
+        if record["position"] is None:
+            continue  # the clock's row, when no stream has an event
+        recorded = record_to_recorded(record)
+        found.setdefault(StreamRef(recorded.stream_type, recorded.stream_id), []).append(recorded)
+        if record["r_recorded_from"] is not None:
+            live[recorded.stream_id][recorded.version] = _live_row(recorded, record)
+    return ForWrite(streams=found, live=live, clock=records[0]["clock"])
+
+
+def _live_row(recorded: RecordedEvent, record: Any) -> _Row:
+    step = Step(
+        version=recorded.version,
+        position=recorded.position,
+        event=cast(AssertionEvent, recorded.event),
+        event_type=recorded.type,
+        schema_version=recorded.schema_version,
+        event_data=record["r_event_data"],
+        recorded_at=recorded.recorded_at,
+    )
+    rev = Revision(
+        step=step,
+        state=_state_decoder.decode(record["r_state"]),
+        changes=_changes_decoder.decode(record["r_changes"]),
+        known_from=record["r_known_from"],
+        known_to=record["r_known_to"],
+        last_position=record["r_last_position"],
+        recorded_at=record["r_recorded_at"],
+    )
+    return _Row(rev, record["r_recorded_from"], known_cut_at=record["r_known_cut_at"], in_db=True)
+
+
+class Planned(msgspec.Struct, kw_only=True):
+    """A write's projection rows, and the row each written stream's aggregate ends with."""
+
+    rows: ProjectionRows
+    written: dict[StreamRef, dict[str, Any]]
+
+
+def timeline_row(state: Timeline, *, recorded_at: datetime, last_position: int) -> dict[str, Any]:
+    """A timeline's row in projections.timelines: what `_apply_timeline` leaves for its events."""
+    return {
+        "slug": state.slug,
+        "title": state.title,
+        "description": state.description,
+        "region": state.region,
+        "version": state.version,
+        "recorded_at": recorded_at,
+        "last_position": last_position,
+    }
+
+
+def source_row(state: Source, *, recorded_at: datetime, last_position: int) -> dict[str, Any]:
+    """A source's row in projections.sources: what `_apply_source` leaves for its events."""
+    return {
+        "source_id": state.source_id,
+        "publisher": state.publisher,
+        "title": state.title,
+        "url": state.url,
+        "published_at": state.published_at,
+        "published_at_note": state.published_at_note,
+        "language": state.language,
+        "via": state.via,
+        "credits": list(state.credits),
+        "status": "withdrawn" if state.withdrawn else "active",
+        "withdrawn_at": state.withdrawn_at,
+        "withdrawal_reason": state.withdrawal_reason,
+        "version": state.version,
+        "recorded_at": recorded_at,
+        "last_position": last_position,
+    }
+
+
+def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
+    """The projection rows `appends` change, from what `loaded` read; pure.
+
+    Every append's `expected` is the version its stream was loaded at. The new
+    events are recorded at `loaded.clock`, at positions PENDING + k in the order
+    the write sends them.
+    """
+    written: dict[StreamRef, dict[str, Any]] = {}
+    timeline_rows: list[dict[str, Any]] = []
+    source_rows: list[dict[str, Any]] = []
+    changes = Changes()
+    k = 0
+    at = loaded.clock
+    for append in appends:
+        assert append.expected is not None, "a planned write names the version it read"
+        stream, old = append.stream, loaded.streams.get(append.stream, [])
+        first = k + 1
+        k += len(append.events)
+        last = PENDING + k
+        if stream.type == "timeline":
+            events = [*(r.event for r in old), *append.events]
+            timeline_state = fold_timeline(cast(TimelineEvent, e) for e in events)
+            assert timeline_state is not None
+            row = timeline_row(timeline_state, recorded_at=at, last_position=last)
+            timeline_rows.append(row)
+        elif stream.type == "source":
+            events = [*(r.event for r in old), *append.events]
+            source_state = fold_source(cast(SourceEvent, e) for e in events)
+            assert source_state is not None
+            row = source_row(source_state, recorded_at=at, last_position=last)
+            source_rows.append(row)
+        else:
+            steps = [
+                Step(
+                    version=append.expected + i,
+                    position=PENDING + first + i - 1,
+                    event=cast(AssertionEvent, event),
+                    event_type=type_of(event),
+                    schema_version=event.schema_version,
+                    event_data=data,
+                    recorded_at=at,
+                )
+                for i, (event, data) in enumerate(zip(append.events, append.data, strict=True), 1)
+            ]
+            rows = loaded.live.get(stream.id, {})
+            planned = fold_stream(stream.id, rows, steps, changes)
+            if planned is None:
+                continue
+            row = planned
+        written[stream] = row
+    payload = ProjectionRows(
+        timelines=_rows_json(timeline_rows),
+        sources=_rows_json(source_rows),
+        assertions=_rows_json([*changes.firsts, *changes.currents], _JSON_STATE),
+        revisions=_rows_json(changes.inserts, _JSON_REVISION),
+        cuts=_rows_json(changes.updates),
+    )
+    return Planned(rows=payload, written=written)
+
+
+# Columns whose values are JSON text already: sent as JSON, not as strings holding it.
+_JSON_STATE = frozenset({"state"})
+_JSON_REVISION = frozenset({"state", "event_data", "changes", "citations"})
+
+
+def _rows_json(
+    rows: list[dict[str, Any]], json_columns: frozenset[str] = frozenset()
+) -> str | None:
+    if not rows:
+        return None
+    if json_columns:
+        rows = [
+            {k: msgspec.Raw(v) if k in json_columns else v for k, v in row.items()} for row in rows
+        ]
+    return _encoder.encode(rows).decode()
+
+
+def resolved(position: int, positions: Sequence[int]) -> int:
+    """A planned position with the log's own in place of PENDING + k (timeline_position)."""
+    return positions[position - PENDING - 1] if position >= PENDING else position
+
+
+def resolved_view(view: str, last_position: int, positions: Sequence[int]) -> str:
+    """A planned view's JSON with its last_position, the last field, as the log assigned it."""
+    if last_position < PENDING:
+        return view
+    tail = f"{last_position}}}"
+    assert view.endswith(tail), "a stored view ends with its last_position"
+    return f"{view[: -len(tail)]}{resolved(last_position, positions)}}}"
