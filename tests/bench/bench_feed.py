@@ -150,7 +150,7 @@ class ErrorCount(logging.Handler):
                 error = error.__cause__
             while isinstance(error, BaseExceptionGroup):
                 error = error.exceptions[0]
-            self.first = f"{record.getMessage()}: {type(error).__name__}: {error}"[:300]
+            self.first = f"{record.getMessage().strip()}: {type(error).__name__}: {error}"[:300]
 
 
 async def raw_listen_notify(dsn: str) -> list[float]:

@@ -66,6 +66,7 @@ class Figure:
     note: str = ""
     target: float | None = None
     met: bool | None = None
+    broken: bool = False
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Bench:
         figure = Figure(
             name, value, unit, baseline, baseline_value, round(ratio, 3), higher_is_better, note
         )
+        figure.broken = broken
         target = target_of(name)
         if target is not None and not math.isnan(ratio):
             figure.target = target.ratio
@@ -131,13 +133,16 @@ class Bench:
     def summary(self) -> None:
         """The issue's targets: each figure that has one, its ratio, and whether it is met."""
         print(f"\ntargets ({self.database_kind})")
-        print(f"{'figure':<34}{'ratio':>8}  {'target':<9}{'':<7}  what")
+        head = f"{'figure':<34}{'ratio':>8}  {'target':<9}{'':<7}"
+        print(f"{head}  what (BROKEN: part of the run failed, counted as missed)")
         for f in self.figures:
             target = target_of(f.name)
             if target is None:
                 continue
             sign = ">=" if f.higher_is_better else "<="
             verdict = "-" if f.met is None else ("met" if f.met else "MISSED")
+            if f.broken:
+                verdict = "BROKEN"  # counted as missed: the note says what failed
             print(
                 f"{f.name:<34}{f.ratio:>8.2f}  {sign} {target.ratio:<6.2f}{verdict:<7}  "
                 f"{target.source}"
