@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -27,13 +28,15 @@ import uvicorn
 from litestar import Litestar, get
 from litestar.response import ServerSentEvent
 
+from tests.bench import entry
 from tests.bench.harness import Bench, percentile, rate
 from tests.feed.sse import append_timeline, messages
-from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import asyncpg_dsn, create_engine
 
 SAMPLES = 150
-PAGE_EVENTS = 1_000_000
+DELIVERY_WAIT = 5.0
+# Enough pages for a steady rate; a million took minutes to fill on a busy machine.
+PAGE_EVENTS = int(os.environ.get("TIMELINE_BENCH_FEED_EVENTS", "200000"))
 BARE = "bench_bare"
 
 
@@ -65,7 +68,8 @@ class BareFanOut:
 
 
 async def serve(app: Litestar) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning"))
+    # log_config=None: keep the process's logging (run() counts the server's errors).
+    server = uvicorn.Server(uvicorn.Config(app, port=0, log_level="warning", log_config=None))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110
@@ -87,27 +91,66 @@ async def subscribe(
 
 async def delivery(
     client: httpx.AsyncClient, path: str, subscribers: int, write: object
-) -> list[float]:
-    """Commit → receive latencies (ms), every subscriber and sample."""
+) -> tuple[list[float], str]:
+    """Commit → receive latencies (ms), every subscriber and sample; and what went wrong.
+
+    A stream that breaks is not waited for (nor is a delivery after DELIVERY_WAIT
+    seconds): the figure is then over the streams that lived, and the note says so.
+    """
     arrivals: dict[str, list[float]] = {}
     ready: list[int] = []
     tasks = [
         asyncio.create_task(subscribe(client, path, arrivals, ready)) for _ in range(subscribers)
     ]
-    while len(ready) < subscribers:  # noqa: ASYNC110
+    deadline = time.perf_counter() + 30
+    while len(ready) < subscribers and time.perf_counter() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.3)
     latencies: list[float] = []
+    missed = 0
     for _ in range(SAMPLES):
         key = f"d-{uuid.uuid4().hex[:10]}"
         committed = await write(key)  # type: ignore[operator]
-        while len(arrivals.get(key, ())) < subscribers:  # noqa: ASYNC110
+        limit = time.perf_counter() + DELIVERY_WAIT
+        while time.perf_counter() < limit:
+            live = sum(not task.done() for task in tasks)
+            if len(arrivals.get(key, ())) >= live:
+                break
             await asyncio.sleep(0.0002)
-        latencies += [(t - committed) * 1000 for t in arrivals.pop(key)]
+        got = arrivals.pop(key, [])
+        missed += max(0, sum(not task.done() for task in tasks) - len(got))
+        latencies += [(t - committed) * 1000 for t in got]
+    broken = [task for task in tasks if task.done()]
+    reasons = sorted(
+        {type(task.exception()).__name__ for task in broken if task.exception() is not None}
+    )
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return latencies
+    problems = []
+    if broken:
+        problems.append(f"{len(broken)} of {subscribers} streams broke ({', '.join(reasons)})")
+    if missed:
+        problems.append(f"{missed} deliveries not seen within {DELIVERY_WAIT:.0f} s")
+    return latencies, "; ".join(problems)
+
+
+class ErrorCount(logging.Handler):
+    """Counts the server's error log lines instead of printing their tracebacks."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count, self.first = 0, ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if not self.first:
+            error = record.exc_info[1] if record.exc_info else None
+            while error is not None and error.__cause__ is not None:
+                error = error.__cause__
+            while isinstance(error, BaseExceptionGroup):
+                error = error.exceptions[0]
+            self.first = f"{record.getMessage().strip()}: {type(error).__name__}: {error}"[:300]
 
 
 async def raw_listen_notify(dsn: str) -> list[float]:
@@ -190,7 +233,7 @@ PAGE_SERVER_DATABASE = "TIMELINE_BENCH_FEED_DATABASE_URL"
 
 def page_app() -> Litestar:
     """The page-read server (a uvicorn factory): the feed alone, in its own process."""
-    return Litestar(plugins=[FeedPlugin(os.environ[PAGE_SERVER_DATABASE])])
+    return Litestar(plugins=[entry.feed_plugin(os.environ[PAGE_SERVER_DATABASE])])
 
 
 @contextlib.asynccontextmanager
@@ -259,8 +302,23 @@ async def page_read(bench: Bench, database_url: str, dsn: str) -> None:
 
 
 async def run(bench: Bench, database_url: str) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
+    errors = ErrorCount()
+    server_log = logging.getLogger("uvicorn.error")
+    server_log.addHandler(errors)
+    server_log.propagate = False
+    try:
+        await _run(bench, database_url)
+    finally:
+        server_log.removeHandler(errors)
+        server_log.propagate = True
+        if errors.count:
+            print(f"  (the feed server logged {errors.count} errors; the first: {errors.first})")
+
+
+async def _run(bench: Bench, database_url: str) -> None:
     dsn = asyncpg_dsn(database_url)
-    feed = FeedPlugin(database_url)
+    feed = entry.feed_plugin(database_url)
     bare = BareFanOut(dsn)
 
     @get("/bare", sync_to_thread=False)
@@ -292,8 +350,10 @@ async def run(bench: Bench, database_url: str) -> None:
     limits = httpx.Limits(max_connections=300, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         for n in (1, 100):
-            ours = await delivery(client, "/v1/events/stream", n, write_feed)
-            theirs = await delivery(client, "/bare", n, write_bare)
+            ours, trouble = await delivery(client, "/v1/events/stream", n, write_feed)
+            theirs, bare_trouble = await delivery(client, "/bare", n, write_bare)
+            if bare_trouble:
+                trouble += f"{'; ' if trouble else ''}bare fan-out: {bare_trouble}"
             for p in (50, 99):
                 bench.record(
                     f"feed.delivery_p{p} ({n} sub)",
@@ -302,6 +362,8 @@ async def run(bench: Bench, database_url: str) -> None:
                     "bare LISTEN/NOTIFY SSE fan-out",
                     percentile(theirs, p),
                     higher_is_better=False,
+                    note=trouble,
+                    broken=bool(trouble),
                 )
         raw = await raw_listen_notify(dsn)
         bench.record(

@@ -1,10 +1,19 @@
-"""HTTP benchmark: GET a 50-assertion timeline page and POST an assertion, with wrk.
+"""HTTP benchmark with wrk: the API's GET and POST beside bare Litestar routes, one server.
 
-Baselines measured in the same run, on the same server process: a route doing
-one asyncpg SELECT by primary key (the target: GET >= 0.5x of it) and a
-hello-world route (the ceiling). Run on uvicorn, and on granian when it is
-installed, to choose the server by measurement. All traffic is on 127.0.0.1,
-each wrk run bounded in time. Without wrk the benchmark is skipped with a note.
+One uvicorn process (one worker) serves the API and three baseline routes on the
+same database: a hello-world (the ceiling), one asyncpg SELECT by primary key,
+and one asyncpg INSERT of the posted JSON. wrk runs CONNECTIONS connections for
+SECONDS at a time; every figure and its baseline are measured in ROUNDS slices
+taken in turn, so the machine's drifting load hits both alike.
+
+- http.get_timeline: GET a 50-assertion page, vs the one-SELECT route;
+- http.get_timeline_304: the same GET with If-None-Match of its ETag, vs the same;
+- http.post_assertion: POST an assertion (no Idempotency-Key: each creates one)
+  into a timeline that starts empty, vs the one-INSERT route;
+- http.post_assertion@100k: the same POST into a timeline already holding
+  100,000 assertions, vs http.post_assertion.
+
+Without wrk the benchmark is skipped with a note.
 """
 
 from __future__ import annotations
@@ -13,32 +22,32 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import httpx
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, get, post
+from sqlalchemy import text
 
+from tests.bench import entry, fill, serve
 from tests.bench.harness import Bench
-from timeline.api.app import create_app
-from timeline.commands.handlers import open_timeline, record_assertion, register_source
-from timeline.commands.keys import create_key
-from timeline.commands.writer import Writer
-from timeline.config import Settings
-from timeline.domain.commands import OpenTimeline, RecordAssertion, RegisterSource
-from timeline.domain.values import Citation, Place
-from timeline.store.db import asyncpg_dsn, create_engine
+from timeline.store.db import asyncpg_dsn
 
-SECONDS = 8
+# Shared with bench_scale, which measures reads on the same 1k and 100k timelines.
+DATABASE = "scale"
+
+SECONDS = 4
+ROUNDS = 2
 CONNECTIONS = 32
-SLUG = "bench-http"
+PAGE = "bench-http"  # 50 assertions
+EMPTY = "bench-empty"  # starts empty; the plain POST goes here
+BIG = fill.BIG  # 100,000 assertions
+RAW_TABLE = "bench_http_rows"
 
 _POOL: dict[str, asyncpg.Pool] = {}
 
@@ -56,198 +65,254 @@ async def select_by_pk(position: int) -> dict[str, Any]:
     return dict(row) if row else {}
 
 
+@post("/bench/insert", include_in_schema=False)
+async def insert_one(data: dict[str, Any]) -> dict[str, int]:
+    """The posted JSON, decoded by Litestar as any route's body is, in one INSERT."""
+    row_id = await _POOL["pool"].fetchval(
+        f"INSERT INTO {RAW_TABLE} (data) VALUES ($1::jsonb) RETURNING id",
+        msgspec.json.encode(data).decode(),
+    )
+    return {"id": row_id}
+
+
 async def _open_pool() -> None:
     _POOL["pool"] = await asyncpg.create_pool(
         asyncpg_dsn(os.environ["TIMELINE_DATABASE_URL"]), min_size=4, max_size=10
     )
 
 
+async def _close_pool() -> None:
+    if "pool" in _POOL:
+        await _POOL.pop("pool").close()
+
+
 def bench_app() -> Litestar:
-    """The API plus the two baseline routes, on TIMELINE_DATABASE_URL (a server factory)."""
-    app = create_app(
-        Settings(),
-        os.environ["TIMELINE_DATABASE_URL"],
-        extra_route_handlers=[hello, select_by_pk],
-    )
+    """The API plus the baseline routes, on TIMELINE_DATABASE_URL (a server factory)."""
+    app = entry.api_app(os.environ["TIMELINE_DATABASE_URL"], [hello, select_by_pk, insert_one])
     app.on_startup.append(_open_pool)
+    app.on_shutdown.insert(0, _close_pool)
     return app
 
 
+# The posted assertion: dated after every seeded one, so the reads of bench_scale
+# (windows within 2018-2020) are not changed by what this benchmark adds.
+BODY = {
+    "occurred": "2021-06-15",
+    "kind": "shelling",
+    "summary": "Holy Savior Cathedral in Shusha shelled",
+    "place": {"name": "Shusha", "lat": 39.7583, "lon": 46.7486, "precision": "town"},
+    "actors": ["Azerbaijan"],
+    "claimant": "Armenia",
+    "citations": [{"source_id": entry.SOURCE, "quote": "Pictures showed great damage"}],
+    "reported_at": "2021-06-15T15:00:00Z",
+}
+
+
 async def _seed(database_url: str) -> str:
-    """A timeline with 50 assertions and a write key; returns the key."""
-    engine = create_engine(database_url)
-    writer = Writer(engine)
-    await open_timeline(writer, OpenTimeline(slug=SLUG, title="Bench", region="Caucasus"))
-    await register_source(writer, RegisterSource(source_id="bbc", publisher="BBC", title="t"))
-    for i in range(50):
-        await record_assertion(
-            writer,
-            RecordAssertion(
-                assertion_id=f"a-{i:03d}",
-                timeline=SLUG,
-                occurred=f"2020-10-{1 + i % 28:02d}",
-                kind="shelling",
-                summary=f"Stepanakert shelled, report {i}",
-                place=Place(name="Stepanakert", lat=39.8, lon=46.75),
-                actors=("Azerbaijan",),
-                claimant="Armenia",
-                citations=(Citation(source_id="bbc", quote="residents resorted to shelter"),),
-                reported_at=datetime(2020, 10, 1 + i % 28, 12, tzinfo=UTC),
-            ),
-        )
-    async with engine.begin() as conn:
-        _, key = await create_key(conn, ["write"], "bench")
-    await engine.dispose()
-    return key
+    """The timelines, the insert baseline's table and a write key; returns the key."""
+    engine = entry.create_engine(database_url, pool_size=2)
+    try:
+        await fill.scale_timelines(engine)
+        runner = entry.writer(engine)
+        await entry.open_timeline(runner, PAGE)
+        await entry.open_timeline(runner, EMPTY)
+        for i in range(50):
+            await entry.record_assertion(runner, entry.assertion(f"http-{i:03d}", PAGE, i))
+        async with entry.begin(engine) as conn:
+            await conn.execute(
+                text(
+                    f"CREATE TABLE {RAW_TABLE} (id bigint GENERATED ALWAYS AS IDENTITY "
+                    "PRIMARY KEY, data jsonb NOT NULL, created_at timestamptz NOT NULL "
+                    "DEFAULT now())"
+                )
+            )
+        return await entry.write_key(engine)
+    finally:
+        await engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+async def _assertions_in(database_url: str, slug: str) -> int:
+    engine = entry.create_engine(database_url, pool_size=1)
+    try:
+        async with entry.connect(engine) as conn:
+            count = await conn.scalar(
+                text("SELECT count(*) FROM events WHERE timeline = :slug AND type = :type"),
+                {"slug": slug, "type": "AssertionRecorded"},
+            )
+        return int(count or 0)
+    finally:
+        await engine.dispose()
 
 
-def _start(server: str, port: int, database_url: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, TIMELINE_DATABASE_URL=database_url, TIMELINE_LOG_LEVEL="warning")
-    target = "tests.bench.bench_http:bench_app"
-    if server == "uvicorn":
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            target,
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
-    else:
-        cmd = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--factory",
-            target,
-            "--port",
-            str(port),
-            "--no-ws",
-            "--log-level",
-            "warning",
-        ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"{server} did not start")
-
-
-_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+_DONE = re.compile(r"(\d+) requests in ([\d.]+)(us|ms|s|m)")
 _P99 = re.compile(r"99%\s+([\d.]+)(us|ms|s)")
+_ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
-def _wrk(url: str, script: str | None = None) -> tuple[float, float]:
-    """Requests/s and p99 latency in ms of `SECONDS` of wrk at CONNECTIONS connections."""
-    cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", url]
-    if script:
-        cmd[1:1] = ["-s", script]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=SECONDS + 30).stdout
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if errors:
-        print(f"    ({errors.group(1)} non-2xx answers from {url})", flush=True)
-    rate = _RATE.search(out)
-    p99 = _P99.search(out)
-    if not rate or not p99:
-        raise RuntimeError(f"cannot read wrk's output:\n{out}")
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    return float(rate.group(1)), float(p99.group(1)) * scale
+@dataclass
+class Load:
+    """One wrk workload, summed over its slices."""
+
+    url: str
+    script: str | None = None
+    requests: int = 0
+    seconds: float = 0.0
+    errors: int = 0  # answers other than 2xx and 3xx
+    timeouts: int = 0  # socket errors: mostly requests unanswered within wrk's 2 s
+    p99s: list[float] = field(default_factory=list)
+
+    def slice(self) -> None:
+        cmd = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency"]
+        if self.script:
+            cmd += ["-s", self.script]
+        out = subprocess.run(
+            [*cmd, self.url], capture_output=True, text=True, timeout=SECONDS + 60
+        ).stdout
+        done, p99 = _DONE.search(out), _P99.search(out)
+        if not done or not p99:
+            raise RuntimeError(f"cannot read wrk's output:\n{out}")
+        unit = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+        self.requests += int(done.group(1))
+        self.seconds += float(done.group(2)) * unit[done.group(3)]
+        self.p99s.append(float(p99.group(1)) * unit[p99.group(2)] * 1000)
+        if errors := _ERRORS.search(out):
+            self.errors += int(errors.group(1))
+        if socket_errors := _SOCKET_ERRORS.search(out):
+            self.timeouts += sum(int(n) for n in socket_errors.groups())
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def p99(self) -> float:
+        return max(self.p99s) if self.p99s else float("nan")
+
+    def note(self) -> str:
+        problems = []
+        if self.errors:
+            problems.append(f"{self.errors} of {self.requests} answers not 2xx/3xx")
+        if self.timeouts:
+            problems.append(f"{self.timeouts} socket errors or timeouts (2 s)")
+        return "; ".join(problems)
+
+    @property
+    def broken(self) -> bool:
+        """More than 1% of the requests failed: the rate is not the route's."""
+        return self.errors + self.timeouts > 0.01 * max(self.requests, 1)
 
 
-def _post_script(key: str) -> str:
-    body = msgspec.json.encode(
-        {
-            "occurred": "2020-10-08",
-            "kind": "shelling",
-            "summary": "Holy Savior Cathedral in Shusha shelled",
-            "place": {"name": "Shusha", "lat": 39.7583, "lon": 46.7486, "precision": "town"},
-            "actors": ["Azerbaijan"],
-            "claimant": "Armenia",
-            "citations": [{"source_id": "bbc", "quote": "Pictures showed great damage"}],
-            "reported_at": "2020-10-08T15:00:00Z",
-        }
-    ).decode()
-    lua = (
-        'wrk.method = "POST"\n'
-        f"wrk.body = [[{body}]]\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {key}"\n'
-    )
+def _script(method: str, headers: dict[str, str], body: str | None = None) -> str:
+    """A wrk Lua script sending every request with `method`, `headers` and `body`."""
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines.append(f"wrk.body = [[{body}]]")
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(lua)
+        handle.write("\n".join(lines) + "\n")
     return handle.name
 
 
-def _servers() -> list[str]:
-    servers = ["uvicorn"]
-    try:
-        import granian  # noqa: F401
-    except ImportError:
-        print("  granian is not installed: measuring uvicorn only", flush=True)
-    else:
-        servers.append("granian")
-    return servers
+def _etag(base: str, path: str) -> str:
+    """The page's ETag, checked to give a 304 when sent back."""
+    with httpx.Client(base_url=base) as client:
+        etag = client.get(path).headers["etag"]
+        again = client.get(path, headers={"If-None-Match": etag})
+        if again.status_code != 304:
+            raise RuntimeError(f"If-None-Match {etag} answered {again.status_code}, not 304")
+    return etag
 
 
 async def run(bench: Bench, database_url: str) -> None:
     if shutil.which("wrk") is None:
         print("  wrk is not installed (`apt-get install wrk`): HTTP benchmark skipped", flush=True)
         return
+    started = time.perf_counter()
     key = await _seed(database_url)
-    script = _post_script(key)
+    big_before = await _assertions_in(database_url, BIG)
+    print(f"  (seeded in {time.perf_counter() - started:.0f} s)", flush=True)
+    body = msgspec.json.encode(BODY).decode()
+    json_type = {"Content-Type": "application/json"}
+    post = _script("POST", {**json_type, "Authorization": f"Bearer {key}"}, body)
+    insert = _script("POST", json_type, body)
+    scripts = [post, insert]
     try:
-        for server in _servers():
-            await asyncio.to_thread(_measure, bench, server, database_url, script)
+        loads = await asyncio.to_thread(_measure, database_url, post, insert, scripts)
     finally:
-        os.unlink(script)
+        for script in scripts:
+            os.unlink(script)
+    hello, select, page, not_modified, raw_insert, posted, posted_big = loads
 
+    def figure(name: str, load: Load, baseline: str, base: Load, about: str = "") -> None:
+        problems = [p for p in (load.note(), base.note() and f"baseline: {base.note()}") if p]
+        bench.record(
+            name,
+            load.rate,
+            "req/s",
+            baseline,
+            base.rate,
+            note="; ".join(problems) or about,
+            broken=load.broken or base.broken,
+        )
 
-def _measure(bench: Bench, server: str, database_url: str, script: str) -> None:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = _start(server, port, database_url)
-    try:
-        _wrk(f"{base}/bench/hello")  # warm up
-        hello_rps, hello_p99 = _wrk(f"{base}/bench/hello")
-        select_rps, select_p99 = _wrk(f"{base}/bench/select/1")
-        get_rps, get_p99 = _wrk(f"{base}/v1/timelines/{SLUG}?limit=50")
-        post_rps, post_p99 = _wrk(f"{base}/v1/timelines/{SLUG}/assertions", script)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    suffix = "" if server == "uvicorn" else f".{server}"
-    one = "one-SELECT route"
-    bench.record(f"http.get_timeline{suffix}", get_rps, "req/s", one, select_rps)
+    one_select, one_insert = "one-SELECT route", "one-INSERT route"
+    figure("http.get_timeline", page, one_select, select, "a page of 50 assertions")
+    figure("http.get_timeline_304", not_modified, one_select, select, "If-None-Match: the ETag")
     bench.record(
-        f"http.get_timeline_p99{suffix}", get_p99, "ms", one, select_p99, higher_is_better=False
+        "http.get_timeline_p99", page.p99, "ms", one_select, select.p99, higher_is_better=False
     )
-    bench.record(f"http.post_assertion{suffix}", post_rps, "req/s", one, select_rps)
+    figure("http.post_assertion", posted, one_insert, raw_insert, "into a new timeline")
     bench.record(
-        f"http.post_assertion_p99{suffix}", post_p99, "ms", one, select_p99, higher_is_better=False
+        "http.post_assertion_p99",
+        posted.p99,
+        "ms",
+        one_insert,
+        raw_insert.p99,
+        higher_is_better=False,
+    )
+    figure(
+        "http.post_assertion@100k",
+        posted_big,
+        "http.post_assertion",
+        posted,
+        f"into a timeline of {big_before} assertions",
     )
     bench.record(
-        f"http.hello{suffix}",
-        hello_rps,
+        "http.hello",
+        hello.rate,
         "req/s",
-        one,
-        select_rps,
-        note=f"ceiling; p99 {hello_p99:.2f} ms",
+        one_select,
+        select.rate,
+        note=f"the ceiling; p99 {hello.p99:.2f} ms",
     )
+    created = await _assertions_in(database_url, EMPTY)
+    if created != posted.requests - posted.errors:
+        print(
+            f"  (check: {created} assertions in {EMPTY}, "
+            f"{posted.requests - posted.errors} POSTs answered 2xx)",
+            flush=True,
+        )
+
+
+def _measure(database_url: str, post: str, insert: str, scripts: list[str]) -> list[Load]:
+    with serve.uvicorn(database_url) as base:
+        page_path = f"/v1/timelines/{PAGE}?limit=50"
+        etag = _etag(base, page_path)
+        scripts.append(not_modified := _script("GET", {"If-None-Match": etag}))
+        hello = Load(f"{base}/bench/hello")
+        loads = [
+            Load(f"{base}/bench/select/1"),
+            Load(f"{base}{page_path}"),
+            Load(f"{base}{page_path}", not_modified),
+            Load(f"{base}/bench/insert", insert),
+            Load(f"{base}/v1/timelines/{EMPTY}/assertions", post),
+            Load(f"{base}/v1/timelines/{BIG}/assertions", post),
+        ]
+        hello.slice()  # warms the server up; the figure is the second slice
+        hello.requests, hello.seconds, hello.p99s = 0, 0.0, []
+        hello.slice()
+        for _ in range(ROUNDS):
+            for load in loads:
+                load.slice()
+    return [hello, *loads]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -15,8 +16,9 @@ from timeline.store.db import asyncpg_dsn, create_engine
 from timeline.transfer.importer import import_events
 from timeline.transfer.ndjson import LogLine
 
-EVENTS = 100_000
-PROJECTED_EVENTS = 20_000  # the projections' apply costs ~1 ms an event: keep the run short
+EVENTS = int(os.environ.get("TIMELINE_BENCH_IMPORT_EVENTS", "50000"))
+# the projections' apply costs ~1 ms an event: keep the run short
+PROJECTED_EVENTS = EVENTS // 10
 
 _PLAIN = """
 CREATE TABLE plain_events (
@@ -90,7 +92,7 @@ async def run(bench: Bench, database_url: str) -> None:
         rate, written = await _import(database_url, big, project=False)
         assert written == EVENTS
         bench.record(
-            "import 100k (log only)",
+            f"import {EVENTS // 1000}k (log only)",
             rate,
             "events/s",
             "raw COPY into a plain table",
@@ -99,11 +101,13 @@ async def run(bench: Bench, database_url: str) -> None:
         )
         again, written = await _import(database_url, big, project=False)
         assert written == 0
-        bench.record("re-import 100k (all skipped)", again, "events/s", "raw COPY", baseline)
+        bench.record(
+            f"re-import {EVENTS // 1000}k (all skipped)", again, "events/s", "raw COPY", baseline
+        )
         projected, written = await _import(database_url, small, project=True)
         assert written == PROJECTED_EVENTS
         bench.record(
-            "import 20k + projections",
+            f"import {PROJECTED_EVENTS // 1000}k + projections",
             projected,
             "events/s",
             "raw COPY into a plain table",

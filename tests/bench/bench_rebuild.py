@@ -7,13 +7,13 @@ import os
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.bench import entry
 from tests.bench.harness import Bench, rate
 from tests.bench.seed import seed_events
-from timeline.projections.rebuild import rebuild
 from timeline.store.db import create_engine
 from timeline.store.read import COLUMNS, row_to_recorded
 
-TIMELINES = int(os.environ.get("TIMELINE_BENCH_REBUILD_TIMELINES", "6"))
+TIMELINES = int(os.environ.get("TIMELINE_BENCH_REBUILD_TIMELINES", "3"))
 BATCH = 5000
 
 
@@ -38,7 +38,7 @@ async def _raw_read(engine: AsyncEngine) -> int:
 
 
 async def _rebuild(engine: AsyncEngine) -> int:
-    return (await rebuild(engine, batch_size=BATCH)).events
+    return await entry.project_all(engine, batch_size=BATCH)
 
 
 async def run(bench: Bench, database_url: str) -> None:
