@@ -76,13 +76,14 @@ async def test_tail_killed_midway_and_resumed_with_after_loses_and_repeats_nothi
     for i in range(3):
         before += await append_timeline(engine, f"tl-{i}-{uuid.uuid4().hex[:6]}", count=2)
 
-    first = await tail(database_url, *(["--after", start] if start else []))
+    first = await tail(database_url, *([f"--after={start}"] if start else []))
     seen = await read_events(first, 3)  # half of what is there, then it dies
     first.kill()
     await first.wait()
 
     during = await append_timeline(engine, f"tl-down-{uuid.uuid4().hex[:6]}", count=2)
-    second = await tail(database_url, "--after", str(seen[-1]["id"]))
+    # a cursor may begin with "-": passed with "=", as the resume hint says
+    second = await tail(database_url, f"--after={seen[-1]['id']}")
     try:
         seen += await read_events(second, 5)  # the rest of before, and what came while down
         live = await append_timeline(engine, f"tl-live-{uuid.uuid4().hex[:6]}", count=3)
@@ -94,4 +95,4 @@ async def test_tail_killed_midway_and_resumed_with_after_loses_and_repeats_nothi
     expected = await settled_ids(engine, start, before + during + live)
     assert [e["id"] for e in seen] == expected
     assert [e["position"] for e in seen] == before + during + live
-    assert b"resume with --after" in stderr
+    assert b"resume with --after=" in stderr

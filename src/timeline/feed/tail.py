@@ -89,7 +89,8 @@ async def cli_tail(url: str, after: str | None, types: list[str]) -> int:
         print(f"timeline: cannot use the database: {error}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
-        print(f"timeline: stopped; resume with --after {cursor}", file=sys.stderr)
+        # `=`: a cursor may begin with "-", which argparse would take for an option.
+        print(f"timeline: stopped; resume with --after={cursor}", file=sys.stderr)
         return 0
     finally:
         await wait_closed(listen)
