@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast, get_type_hints
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -35,32 +33,6 @@ from timeline.projections.views import (
     TimelinePageJson,
 )
 
-
-def _after_temporal(
-    provider: Callable[..., Awaitable[TimelineFilters]],
-) -> Callable[..., Awaitable[TimelineFilters]]:
-    """`provider` with `temporal` as one more (unused) dependency, so that it is resolved
-    after it: Litestar resolves two dependencies of one level in a task group (tasks,
-    cancel scopes, events), which cost a cached page a fifth of its CPU (py-spy), and
-    one at a time when each level has one. Same query parameters, same OpenAPI."""
-
-    async def provide(*, temporal: Temporal, **params: Any) -> TimelineFilters:
-        return await provider(**params)
-
-    signature = inspect.signature(provider)
-    after = inspect.Parameter(
-        "temporal", inspect.Parameter.KEYWORD_ONLY, annotation=NamedDependency[Temporal]
-    )
-    provide.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*signature.parameters.values(), after]
-    )
-    provide.__annotations__ = {
-        **get_type_hints(provider, include_extras=True),
-        "temporal": NamedDependency[Temporal],
-    }
-    return provide
-
-
 Slug = Annotated[str, Parameter(description="the timeline's slug", examples=examples.SLUG)]
 
 
@@ -74,7 +46,7 @@ class TimelineController(Controller):
     guards = (require_read,)
     dependencies = {  # noqa: RUF012
         "temporal": Provide(provide_temporal),
-        "filters": Provide(_after_temporal(provide_filters)),
+        "filters": Provide(provide_filters),
     }
 
     @post(
