@@ -25,7 +25,7 @@ transaction's id and recorded_at.
 case of `timeline_write`, with no projection rows.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 09:00:00.000000
 """
 
