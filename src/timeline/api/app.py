@@ -16,6 +16,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from timeline import __version__
 from timeline.api.assertions import AssertionController
 from timeline.api.auth import require_read
+from timeline.api.bodies import StrictBody
 from timeline.api.edge import edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
@@ -110,6 +111,9 @@ def create_app(
         plugins=[ProblemDetailsPlugin(problem_details_config()), feed],
         exception_handlers={Exception: internal_error},
         request_max_body_size=settings.max_body_bytes,
+        # Bodies are decoded strictly (api/bodies.py); answers are encoded as they are.
+        dto=StrictBody,
+        return_dto=None,
         cors_config=cors,
         middleware=[limit.middleware] if limit is not None else [],
         openapi_config=openapi_config(),

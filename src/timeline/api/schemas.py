@@ -45,6 +45,13 @@ Instant = Annotated[
     datetime,
     Meta(tz=True, description="RFC 3339 with a time zone", examples=["2020-10-08T15:00:00Z"]),
 ]
+# Caps on every list in a write body (docs/api.md, "Limits"): far above any real report's,
+# low enough that one body cannot make a write or its stored view huge.
+MAX_ACTORS = 100
+MAX_QUANTITIES = 50
+MAX_CITATIONS = 100
+MAX_CREDITS = 50
+
 ReportedAt = Annotated[
     datetime,
     Meta(
@@ -134,7 +141,9 @@ class SourceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     published_at_note: Annotated[Name, Meta(examples=["5 hours ago"])] = ""
     language: Annotated[str, Meta(max_length=35, examples=["en"])] = ""
     via: Annotated[Name, Meta(description="the id of the source it republishes")] | None = None
-    credits: list[Annotated[Name, Meta(examples=["Reuters"])]] = msgspec.field(default_factory=list)
+    credits: Annotated[
+        list[Annotated[Name, Meta(examples=["Reuters"])]], Meta(max_length=MAX_CREDITS)
+    ] = msgspec.field(default_factory=list)
 
 
 class SourceUpdateBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -147,7 +156,7 @@ class SourceUpdateBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     published_at_note: Name | UnsetType = UNSET
     language: Annotated[str, Meta(max_length=35)] | UnsetType = UNSET
     via: Name | UnsetType | None = UNSET
-    credits: list[Name] | UnsetType = UNSET
+    credits: Annotated[list[Name], Meta(max_length=MAX_CREDITS)] | UnsetType = UNSET
     reason: Annotated[Text, Meta(examples=["the publisher corrected the headline"])] = ""
 
 
@@ -175,12 +184,16 @@ class AssertionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         str, Meta(examples=["Holy Savior Cathedral in Shusha shelled"], max_length=2000)
     ]
     place: PlaceBody | None = None
-    actors: list[Annotated[Name, Meta(examples=["Azerbaijan"])]] = msgspec.field(
+    actors: Annotated[
+        list[Annotated[Name, Meta(examples=["Azerbaijan"])]], Meta(max_length=MAX_ACTORS)
+    ] = msgspec.field(default_factory=list)
+    quantities: Annotated[list[QuantityBody], Meta(max_length=MAX_QUANTITIES)] = msgspec.field(
         default_factory=list
     )
-    quantities: list[QuantityBody] = msgspec.field(default_factory=list)
     claimant: Annotated[Name, Meta(examples=["Armenia"])] | None = None
-    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
+        default_factory=list
+    )
     reported_at: ReportedAt | None = None
 
 
@@ -191,8 +204,8 @@ class AssertionChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     kind: Kind | UnsetType = UNSET
     summary: Annotated[str, Meta(max_length=2000)] | UnsetType = UNSET
     place: PlaceBody | UnsetType | None = UNSET
-    actors: list[Name] | UnsetType = UNSET
-    quantities: list[QuantityBody] | UnsetType = UNSET
+    actors: Annotated[list[Name], Meta(max_length=MAX_ACTORS)] | UnsetType = UNSET
+    quantities: Annotated[list[QuantityBody], Meta(max_length=MAX_QUANTITIES)] | UnsetType = UNSET
     claimant: Name | UnsetType | None = UNSET
 
 
@@ -201,7 +214,9 @@ class RevisionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     changes: AssertionChanges
     reason: Annotated[Text, Meta(examples=["later reports raised the toll"])] = ""
-    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
+        default_factory=list
+    )
     reported_at: ReportedAt | None = None
 
     def changed(self) -> dict[str, Any]:
@@ -229,7 +244,9 @@ class StanceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     statement: Annotated[
         Text, Meta(examples=["Armenia denied firing on the Tartar and Aghdam regions"])
     ] = ""
-    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
+        default_factory=list
+    )
     reported_at: ReportedAt | None = None
 
 
@@ -237,7 +254,9 @@ class RetractionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Why an assertion is withdrawn from the record."""
 
     reason: Annotated[Text, Meta(examples=["the claim was misattributed to the ministry"])]
-    citations: list[CitationBody] = msgspec.field(default_factory=list)
+    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
+        default_factory=list
+    )
     reported_at: ReportedAt | None = None
 
 

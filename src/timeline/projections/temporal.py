@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import msgspec
 
-TIME_HELP = "an RFC 3339 time (2020-10-10T12:00:00Z) or a plain date (2020-10-10, its start, UTC)"
-
-
-def parse_instant(raw: str) -> datetime:
-    """An RFC 3339 time or a plain date (its start), in UTC; ValueError saying why otherwise."""
-    text = raw.strip()
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        when = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise ValueError(f"expected {TIME_HELP}") from None
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError("a time needs a zone offset, e.g. Z or +04:00")
-    try:
-        utc = when.astimezone(UTC)
-    except OverflowError:  # an offset that carries it past year 1 or 9999
-        utc = None
-    if utc is None or not 1 <= utc.year <= 9998:
-        raise ValueError("out of range: use a time from year 1 to 9998 (in UTC)")
-    return utc
+# Parsed in the domain, in one place with its range checked; named here for the reads.
+from timeline.domain.instants import TIME_HELP as TIME_HELP
+from timeline.domain.instants import parse_instant as parse_instant
 
 
 class Temporal(msgspec.Struct, frozen=True, kw_only=True):
