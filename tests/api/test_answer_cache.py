@@ -331,10 +331,10 @@ async def test_an_unchanged_answer_is_checked_not_recomputed(
         await record(client, auth, timeline, source)
         cache = answers_of(app)
         url = f"/v1/timelines/{timeline}"
-        first = await client.get(url, params={"kind": ["shelling", "airstrike"]})
+        first = await client.get(url, params={"kind": ["shelling", "air_strike"]})
         fills, checks = cache.fills, cache.checks
         # The same query, its repeated parameters in another order: the same answer.
-        again = await client.get(url, params={"kind": ["airstrike", "shelling", "shelling"]})
+        again = await client.get(url, params={"kind": ["air_strike", "shelling", "shelling"]})
         assert again.content == first.content
         assert again.headers["etag"] == first.headers["etag"]
         assert (cache.fills, cache.checks) == (fills, checks + 1)

@@ -12,12 +12,13 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
+from litestar.routes import HTTPRoute
 
 from timeline import __version__
 from timeline.api.assertions import AssertionController
 from timeline.api.auth import require_read
 from timeline.api.bodies import StrictBody
-from timeline.api.edge import edge_middleware
+from timeline.api.edge import allowed_methods, edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
 from timeline.api.limits import write_rate_limit
@@ -122,7 +123,12 @@ def create_app(
         logging_config=None,
     )
     # Outside Litestar's own layers, so even a path no route matches gets a request id.
+    routes = {
+        r.path_format: {str(m) for m in r.methods} for r in app.routes if isinstance(r, HTTPRoute)
+    }
     app.asgi_handler = request_id_middleware(
-        edge_middleware(app.asgi_handler, vary_origin=cors is not None)
+        edge_middleware(
+            app.asgi_handler, vary_origin=cors is not None, allow=allowed_methods(routes)
+        )
     )
     return app

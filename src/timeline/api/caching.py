@@ -16,6 +16,7 @@ from typing import TypeVar, cast
 import msgspec
 from litestar import Response
 
+from timeline.api.conditional import MalformedTags, none_match, strong_tag
 from timeline.api.errors import ApiProblem
 from timeline.api.params import is_past
 from timeline.projections.temporal import Temporal
@@ -37,12 +38,8 @@ def content_etag(body: bytes) -> str:
 
 
 def matches(header: str, etag: str) -> bool:
-    """Whether an If-None-Match header names `etag`."""
-    if header.strip() == "*":
-        return True
-    # Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored.
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return etag in tags
+    """Whether an If-None-Match header names `etag` (weak comparison; api/conditional.py)."""
+    return none_match(header, etag)
 
 
 def cached(
@@ -84,7 +81,19 @@ def if_match_version(raw: str | None, *, required: bool) -> int | None:
                 field="If-Match",
             )
         return None
-    text = raw.strip().removeprefix("W/").strip('"')
+    try:
+        tag = strong_tag(raw)
+    except MalformedTags:
+        tag = ""
+    if tag is None:
+        raise ApiProblem(
+            412,
+            "precondition-failed",
+            'a weak ETag (W/"3") never matches If-Match, which compares strongly '
+            '(RFC 9110 §13.1.1): send the ETag as you read it, e.g. "3"',
+            field="If-Match",
+        )
+    text = tag.strip('"')
     if not text.isdigit() or len(text) > 18:
         raise ApiProblem(
             400, "invalid-if-match", 'expected a version ETag such as "3"', field="If-Match"

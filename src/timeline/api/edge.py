@@ -9,8 +9,14 @@
 - **Headers** past MAX_HEADER_BYTES in all (request line included) are a 431.
 - **HEAD** is served for every GET route: the GET runs and its body is dropped,
   its headers (Content-Length, ETag) kept (RFC 9110 §9.3.2).
+- **OPTIONS** answers `Allow` with the methods its path really has (HEAD with
+  every GET), from the app's own routes: Litestar's automatic answer lists the
+  methods of only one of the handlers that share a path.
 - **Security headers** on every response: `X-Content-Type-Options: nosniff`
-  and `Referrer-Policy: no-referrer`; `Vary: Origin` too when CORS is on.
+  and `Referrer-Policy: no-referrer`; `Vary: Origin` too when CORS is on. An
+  HTML answer that sets no `Content-Security-Policy` of its own gets a
+  restrictive one (`STRICT_CSP`; the docs UI at `/schema` gets `DOCS_CSP`, which
+  lets it load its script and styles from the CDN it comes from).
 """
 
 from __future__ import annotations
@@ -37,6 +43,56 @@ SECURITY_HEADERS = (
 )
 
 MAX_HEADER_BYTES = 16 * 1024
+
+# Nothing but the page itself: no scripts, frames, forms, plugins or outside fetches.
+STRICT_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# The docs UI (Litestar's Scalar page) loads its script and stylesheet from jsDelivr,
+# sets inline styles, and fetches /schema/openapi.json; nothing else.
+DOCS_CDN = "https://cdn.jsdelivr.net"
+DOCS_CSP = (
+    f"default-src 'none'; script-src {DOCS_CDN}; style-src 'unsafe-inline' {DOCS_CDN}; "
+    f"font-src data: {DOCS_CDN} https://fonts.scalar.com; img-src 'self' data: https:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+DOCS_PATH = "/schema"
+
+
+def content_security_policy(path: str) -> str:
+    """The policy an HTML answer at `path` gets when it sets none of its own."""
+    docs = path == DOCS_PATH or path.startswith(DOCS_PATH + "/")
+    return DOCS_CSP if docs else STRICT_CSP
+
+
+def with_default_csp(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+    """`headers` with a Content-Security-Policy when they are an HTML answer's without one."""
+    html = csp = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"content-type" and value.lower().startswith(b"text/html"):
+            html = True
+        elif lowered == b"content-security-policy":
+            csp = True
+    if not html or csp:
+        return headers
+    return [*headers, (b"content-security-policy", content_security_policy(path).encode())]
+
+
+def with_allow(headers: list[tuple[bytes, bytes]], methods: str) -> list[tuple[bytes, bytes]]:
+    """`headers` with Allow replaced by `methods`."""
+    return [(n, v) for n, v in headers if n.lower() != b"allow"] + [(b"allow", methods.encode())]
+
+
+def allowed_methods(routes: dict[str, set[str]]) -> dict[str, str]:
+    """Each path template's Allow value: its methods, HEAD beside GET (served by this edge)."""
+    allow = {}
+    for path, methods in routes.items():
+        every = set(methods) | {"OPTIONS"} | ({"HEAD"} if "GET" in methods else set())
+        allow[path] = ", ".join(sorted(every))
+    return allow
+
 
 _ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
@@ -126,10 +182,14 @@ def with_vary_origin(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, by
     return out if seen else [*out, (b"vary", b"Origin")]
 
 
-def edge_middleware(app: ASGIApp, *, vary_origin: bool = False) -> ASGIApp:
+def edge_middleware(
+    app: ASGIApp, *, vary_origin: bool = False, allow: dict[str, str] | None = None
+) -> ASGIApp:
     """Refuse unusable query strings, serve HEAD as GET without a body, add security headers;
     with `vary_origin` (CORS is on) every answer says it varies by Origin, so no shared
-    cache serves one origin's answer to another."""
+    cache serves one origin's answer to another. `allow` maps a route's path template to
+    the Allow an OPTIONS there answers (`allowed_methods`)."""
+    allow = allow or {}
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
@@ -151,6 +211,7 @@ def edge_middleware(app: ASGIApp, *, vary_origin: bool = False) -> ASGIApp:
             )
             return
         head = scope.get("method") == "HEAD"
+        options = scope.get("method") == "OPTIONS"
         if head:
             scope = {**scope, "method": "GET"}  # type: ignore[assignment]
 
@@ -162,6 +223,10 @@ def edge_middleware(app: ASGIApp, *, vary_origin: bool = False) -> ASGIApp:
                 raise _HeadDone
             if message["type"] == "http.response.start":
                 headers = [*message.get("headers", ()), *SECURITY_HEADERS]
+                headers = with_default_csp(headers, scope.get("path", ""))
+                methods = allow.get(scope.get("path_template", "")) if options else None
+                if methods and any(name.lower() == b"allow" for name, _ in headers):
+                    headers = with_allow(headers, methods)
                 message["headers"] = with_vary_origin(headers) if vary_origin else headers
             elif head and message["type"] == "http.response.body":
                 # The headers are all a HEAD needs: end the response at its first body

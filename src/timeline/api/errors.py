@@ -109,11 +109,25 @@ _LOCATION = re.compile(r"- at `\$\.?([^`]*)`")
 _MISSING = re.compile(r"(?:missing required|unknown) field `([^`]*)`")
 
 
+# Header parameters by the names Litestar reports them under (the handler's argument),
+# so an error names the header as the client sent it: `If-None-Match`, not `if_none_match`.
+HEADER_NAMES = {
+    name.lower().replace("-", "_"): name
+    for name in ("If-None-Match", "If-Match", "Idempotency-Key", "Last-Event-ID", "Authorization")
+}
+
+
+def _header_name(key: str) -> str:
+    return HEADER_NAMES.get(key, "-".join(part.capitalize() for part in key.split("_")))
+
+
 def _field_of(entry: Mapping[str, Any]) -> str:
     """The field a Litestar validation entry names: msgspec's `$.path` in its message, or
     its key (Litestar moves the path there for bodies), with the missing or unknown
     field's own name appended."""
     message = str(entry.get("message", ""))
+    if entry.get("source") == "header":
+        return _header_name(str(entry.get("key") or ""))
     path = match.group(1) if (match := _LOCATION.search(message)) else ""
     if not path:
         key = str(entry.get("key") or "")

@@ -13,6 +13,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from timeline.api.errors import ApiProblem
+from timeline.domain.kinds import KINDS
 from timeline.projections.temporal import TIME_HELP, Temporal, TimelineFilters, parse_instant
 
 
@@ -140,6 +141,12 @@ async def provide_filters(
     bad = sorted(set(status or ()) - {"active", "contested", "retracted", "unsupported"})
     if bad:
         raise ApiProblem(400, "invalid-filter", f"unknown status {bad[0]!r}", field="status")
+    unknown = sorted(set(kind or ()) - KINDS.keys())
+    if unknown:
+        known = ", ".join(KINDS)
+        raise ApiProblem(
+            400, "invalid-filter", f"unknown kind {unknown[0]!r}: one of {known}", field="kind"
+        )
     return TimelineFilters(
         kind=tuple(kind or ()),
         actor=actor or None,

@@ -14,6 +14,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
+from timeline.api.conditional import none_match
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub
 from timeline.feed.schemas import PageSchema
@@ -99,7 +100,7 @@ async def list_events(
     cloudevents = wants_cloudevents(request, fmt)
     type_list = tuple(types or ())
     etag = _page_etag(after, limit, timeline, type_list, stream_type, stream_id, cloudevents)
-    if etag in request.headers.get("if-none-match", ""):
+    if none_match(request.headers.get("if-none-match"), etag):
         # Only full pages get an ETag, and a full page never changes.
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     # connect(): a dead pooled connection is discarded, and the request gets a 503.

@@ -431,7 +431,13 @@ async def get_timeline_json(
     read did not hand out.
     """
     limit = _limit(limit)
-    after = _decode_cursor(cursor, 2) if cursor is not None else None
+    after = None
+    if cursor is not None:
+        # The cursor names its timeline, so one handed out for another is refused, not
+        # silently applied here as a position it never was.
+        *after, of = _decode_cursor(cursor, 3)
+        if of != slug:
+            raise InvalidPageCursor(f"a cursor of another timeline's pages, not of {slug!r}")
     params: dict[str, Any] = {"slug": slug, "limit": limit + 1, "page_size": limit}
     page = _page_sql(temporal, filters, after, params)
     if temporal.recorded_at is None:
@@ -468,7 +474,7 @@ async def get_timeline_json(
         return None
     next_cursor = None
     if row.found > limit:
-        next_cursor = _encode_cursor(row.last_start.isoformat(), row.last_id)
+        next_cursor = _encode_cursor(row.last_start.isoformat(), row.last_id, head.slug)
     return TimelinePageJson(
         slug=head.slug,
         title=head.title,
