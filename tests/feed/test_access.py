@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import uuid
+from typing import Any
 
 import httpx
 from litestar.testing import AsyncTestClient
@@ -11,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.api.conftest import fields_of, make_key
 from tests.faults.server import serve
+from tests.feed.sse import messages
 from timeline.api.app import create_app
 from timeline.commands import keys
 from timeline.config import Settings
@@ -61,3 +65,65 @@ async def test_streams_past_the_process_limit_get_a_503_with_retry_after(
                 await asyncio.sleep(0.1)
             else:
                 raise AssertionError("a closed stream kept its place")
+
+
+async def _first_event(response: httpx.Response) -> dict[str, Any]:
+    async for message in messages(response):
+        if message.event is not None and message.data:
+            event: dict[str, Any] = json.loads(message.data)
+            return event
+    raise AssertionError("the stream ended")
+
+
+async def test_only_a_read_key_sees_who_wrote_an_event_and_in_which_request(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    writer, reader = await make_key(engine, "write"), await make_key(engine, "read")
+    slug = f"t-who-{uuid.uuid4().hex[:8]}"
+    as_reader = {"Authorization": f"Bearer {reader}"}
+    readers = {
+        "public": ({}, False),
+        "write key": ({"Authorization": f"Bearer {writer}"}, False),
+        "read key": (as_reader, True),
+    }
+    with serve(database_url) as server:
+        async with (
+            httpx.AsyncClient(base_url=server.base, timeout=10) as client,
+            contextlib.AsyncExitStack() as streams,
+        ):
+            before = (await client.get("/v1/events", params={"limit": 1, "timeline": slug})).json()
+            live = {
+                name: await streams.enter_async_context(
+                    client.stream("GET", STREAM, params={"timeline": slug}, headers=headers)
+                )
+                for name, (headers, _) in readers.items()
+            }
+            opened = await client.post(
+                "/v1/timelines",
+                json={"slug": slug, "title": "T"},
+                headers={"Authorization": f"Bearer {writer}", "X-Request-ID": "req-who-1"},
+            )
+            assert opened.status_code == 201, opened.text
+            for name, (headers, private) in readers.items():
+                page = await client.get("/v1/events", params={"timeline": slug}, headers=headers)
+                caught_up = client.stream(
+                    "GET",
+                    STREAM,
+                    params={"timeline": slug, "after": before["next_cursor"]},
+                    headers=headers,
+                )
+                async with caught_up as replay:
+                    seen = {
+                        "page": page.json()["events"][0],
+                        "catch-up": await _first_event(replay),
+                        "live": await _first_event(live[name]),
+                    }
+                for path, event in seen.items():
+                    assert event["stream_id"] == slug, (name, path)
+                    metadata = event["metadata"]
+                    if private:
+                        assert metadata["actor"].startswith("key:"), (name, path, metadata)
+                        assert metadata["request_id"] == "req-who-1", (name, path, metadata)
+                    else:
+                        assert metadata == {}, (name, path, metadata)
+                assert "authorization" in page.headers["vary"].lower()

@@ -70,15 +70,15 @@ async def test_a_full_page_is_cached_for_good_and_a_partial_page_is_not(
 async def test_a_malformed_or_foreign_cursor_is_a_problem_naming_after(
     client: httpx.AsyncClient, after: str
 ) -> None:
-    for path, params, headers in [
-        ("/v1/events", {"after": after}, {}),
-        ("/v1/events/stream", {"after": after}, {}),
-        ("/v1/events/stream", {}, {"Last-Event-ID": after}),
+    for path, params, headers, field in [
+        ("/v1/events", {"after": after}, {}, "after"),
+        ("/v1/events/stream", {"after": after}, {}, "after"),
+        ("/v1/events/stream", {}, {"Last-Event-ID": after}, "Last-Event-ID"),
     ]:
         response = await client.get(path, params=params, headers=headers)
         assert response.status_code == 400
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["field"] == "after"
+        assert response.json()["field"] == field
 
 
 async def test_a_limit_above_the_maximum_is_refused(client: httpx.AsyncClient) -> None:

@@ -16,7 +16,7 @@ from litestar.routes import HTTPRoute
 
 from timeline import __version__
 from timeline.api.assertions import AssertionController
-from timeline.api.auth import require_read
+from timeline.api.auth import require_read, sees_metadata
 from timeline.api.bodies import StrictBody
 from timeline.api.edge import allowed_methods, edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
@@ -84,6 +84,7 @@ def create_app(
         timeouts=timeouts,
         max_streams=settings.max_streams,
         guards=[require_read],
+        sees_metadata=sees_metadata,
     )
     writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
 

@@ -28,6 +28,22 @@ def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
+async def _live_key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey | None:
+    """The live key the request carries, looked up once per request; None without one."""
+    state = connection.scope.setdefault("state", {})
+    if "api_key" not in state:
+        token = _bearer(connection)
+        key = None
+        if token is not None:
+            async with AppState.of(connection).read() as conn:  # one SELECT, no transaction
+                key = await find_key(conn, token)
+        state["api_key"] = key
+        if key is not None:
+            state["actor"] = f"key:{key.key_id}"
+    key = state["api_key"]
+    return key if isinstance(key, ApiKey) else None
+
+
 async def _key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
     token = _bearer(connection)
     if token is None:
@@ -38,9 +54,7 @@ async def _key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
             field="Authorization",
             headers=CHALLENGE,
         )
-    state = AppState.of(connection)
-    async with state.read() as conn:  # one SELECT: no transaction round trips
-        key = await find_key(conn, token)
+    key = await _live_key(connection)
     if key is None:
         raise ApiProblem(
             401,
@@ -49,7 +63,6 @@ async def _key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
             field="Authorization",
             headers=CHALLENGE,
         )
-    connection.scope.setdefault("state", {})["actor"] = f"key:{key.key_id}"
     return key
 
 
@@ -74,3 +87,11 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     state = connection.scope.get("state") or {}
     actor = state.get("actor") if isinstance(state, dict) else None
     return actor if isinstance(actor, str) else None
+
+
+async def sees_metadata(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether a reader sees who wrote an event and in which request (its whole metadata):
+    only with a live key that has the `read` scope. Everyone else, the public included,
+    sees the rest of the event (feed/shape.py, PUBLIC_METADATA)."""
+    key = await _live_key(connection)
+    return key is not None and "read" in key.scopes

@@ -96,7 +96,8 @@ def _key_reused(exc: IdempotencyKeyReused) -> ProblemDetailsException:
 
 
 def _feed_cursor(exc: InvalidCursor) -> ProblemDetailsException:
-    return ApiProblem(400, "invalid-cursor", str(exc) or "not a cursor of this feed", field="after")
+    field = getattr(exc, "field", "after")  # or Last-Event-ID, when it came in that header
+    return ApiProblem(400, "invalid-cursor", str(exc) or "not a cursor of this feed", field=field)
 
 
 def _page_cursor(exc: InvalidPageCursor) -> ProblemDetailsException:

@@ -14,11 +14,12 @@ finishes by itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
 from litestar.config.app import AppConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
@@ -55,7 +56,7 @@ def invalid_cursor_problem(_request: Request[Any, Any, Any], error: Exception) -
             "title": "Invalid cursor",
             "status": 400,
             "detail": str(error),
-            "field": "after",
+            "field": getattr(error, "field", "after"),
         },
         status_code=400,
         media_type="application/problem+json",
@@ -72,6 +73,19 @@ def provide_hub(state: State) -> Hub:
     return hub
 
 
+SEES_METADATA_KEY = "timeline_feed_sees_metadata"
+
+
+async def provide_private(request: Request[Any, Any, Any]) -> bool:
+    """Whether this reader sees each event's whole metadata, or only its public part.
+
+    The API decides (api/auth.py); with no one to ask (the feed alone, in tests and
+    benchmarks) every reader may.
+    """
+    decide = request.app.state.get(SEES_METADATA_KEY)
+    return True if decide is None else bool(await decide(request))
+
+
 class FeedPlugin(InitPluginProtocol):
     """Mounts /v1/events and /v1/events/stream, and owns the process's one LISTEN connection."""
 
@@ -85,8 +99,12 @@ class FeedPlugin(InitPluginProtocol):
         timeouts: Timeouts = API_TIMEOUTS,
         max_streams: int = 1000,
         guards: Sequence[Guard] = (),
+        sees_metadata: Callable[[ASGIConnection[Any, Any, Any, Any]], Awaitable[bool]]
+        | None = None,
     ) -> None:
         self.database_url = database_url
+        # Who may see an event's whole metadata (provide_private).
+        self.sees_metadata = sees_metadata
         self.max_streams = max_streams
         self.guards = list(guards)
         self.timeouts = timeouts
@@ -102,11 +120,16 @@ class FeedPlugin(InitPluginProtocol):
         router = Router(
             path="/v1/events",
             route_handlers=[list_events, stream_events],
-            dependencies={"feed_hub": Provide(provide_hub, sync_to_thread=False)},
+            dependencies={
+                "feed_hub": Provide(provide_hub, sync_to_thread=False),
+                "feed_private": Provide(provide_private),
+            },
             guards=self.guards,
             tags=["events"],
         )
         app_config.route_handlers.append(router)
+        if self.sees_metadata is not None:
+            app_config.state[SEES_METADATA_KEY] = self.sees_metadata
         app_config.on_startup.append(self.start)
         # First: streams end before the pool they read from is disposed.
         app_config.on_shutdown.insert(0, self.close)

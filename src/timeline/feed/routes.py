@@ -27,7 +27,15 @@ from timeline.feed.shape import (
 )
 from timeline.feed.stream import FeedStream
 from timeline.store.db import connect
+from timeline.store.errors import InvalidCursor
 from timeline.store.feed import MAX_LIMIT, ROW_COLUMNS, read_feed_rows
+
+
+class InvalidLastEventId(InvalidCursor):
+    """A bad cursor sent as Last-Event-ID: the problem names the header, not `after`."""
+
+    field = "Last-Event-ID"
+
 
 # Seconds a client refused for too many streams should wait before trying again.
 STREAMS_RETRY_AFTER = 5
@@ -88,6 +96,7 @@ PAGE_RESPONSE = {
 async def list_events(
     request: Request[Any, Any, Any],
     feed_hub: NamedDependency[Hub],
+    feed_private: NamedDependency[bool],
     after: After = None,
     limit: Limit = 100,
     timeline: Timeline = None,
@@ -99,7 +108,9 @@ async def list_events(
     """Events after `after` in feed order; `next_cursor` is always present."""
     cloudevents = wants_cloudevents(request, fmt)
     type_list = tuple(types or ())
-    etag = _page_etag(after, limit, timeline, type_list, stream_type, stream_id, cloudevents)
+    etag = _page_etag(
+        after, limit, timeline, type_list, stream_type, stream_id, cloudevents, feed_private
+    )
     if none_match(request.headers.get("if-none-match"), etag):
         # Only full pages get an ETag, and a full page never changes.
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
@@ -114,7 +125,7 @@ async def list_events(
             stream_type=stream_type,
             stream_id=stream_id,
             timeline=timeline,
-            columns=ROW_COLUMNS if cloudevents else page_columns(feed_hub.store),
+            columns=ROW_COLUMNS if cloudevents else page_columns(feed_hub.store, feed_private),
             cursor_column=None if cloudevents else PAGE_CURSOR,
         )
     body = FeedPageBody(
@@ -128,7 +139,8 @@ async def list_events(
             "ETag": etag,
         }
     )
-    headers["Vary"] = "Accept"
+    # What a page holds depends on the Authorization it came with (its metadata).
+    headers["Vary"] = "Accept, Authorization"
     return Response(_encoder.encode(body), media_type="application/json", headers=headers)
 
 
@@ -136,6 +148,7 @@ async def list_events(
 async def stream_events(
     request: Request[Any, Any, Any],
     feed_hub: NamedDependency[Hub],
+    feed_private: NamedDependency[bool],
     after: After = None,
     last_event_id: LastEventId = None,
     timeline: Timeline = None,
@@ -150,16 +163,22 @@ async def stream_events(
             f"this process serves at most {feed_hub.max_streams} streams; retry later",
             headers={"Retry-After": str(STREAMS_RETRY_AFTER)},
         )
-    stream = FeedStream(
-        feed_hub,
-        feed_hub.engine,
-        last_event_id or after or feed_hub.cursor,
-        FeedFilter(
-            types=tuple(types or ()),
-            stream_type=stream_type,
-            stream_id=stream_id,
-            timeline=timeline,
-        ),
-        cloudevents=wants_cloudevents(request, fmt),
-    )
+    try:
+        stream = FeedStream(
+            feed_hub,
+            feed_hub.engine,
+            last_event_id or after or feed_hub.cursor,
+            FeedFilter(
+                types=tuple(types or ()),
+                stream_type=stream_type,
+                stream_id=stream_id,
+                timeline=timeline,
+            ),
+            cloudevents=wants_cloudevents(request, fmt),
+            private=feed_private,
+        )
+    except InvalidCursor as error:
+        if not last_event_id:
+            raise
+        raise InvalidLastEventId(str(error) or "not a cursor of this feed") from None
     return ServerSentEvent(stream.messages())

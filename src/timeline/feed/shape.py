@@ -33,24 +33,38 @@ def _utc(column: str) -> str:
     return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
+# What a reader without a `read` key sees of an event's metadata (docs/feed.md): why it
+# happened (the event that caused it), never who wrote it (`actor`, a key's id) or in
+# which request (`request_id`, `correlation_id`). A key added later stays private.
+PUBLIC_METADATA = ("causation_id",)
+
+
+def _metadata_sql(private: bool) -> str:
+    if private:
+        return "metadata"
+    pairs = ", ".join(f"'{name}', metadata->'{name}'" for name in PUBLIC_METADATA)
+    return f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
+
+
 @cache
-def event_json_sql(store: str) -> str:
-    """The plain event as JSON text, built by PostgreSQL, in the order DESIGN §5 lists it."""
+def event_json_sql(store: str, private: bool = True) -> str:
+    """The plain event as JSON text, built by PostgreSQL, in the order DESIGN §5 lists it;
+    its metadata whole when `private`, else only PUBLIC_METADATA."""
     return (
         f"json_build_object('id', {cursor_sql(store)}, 'type', type, "
         "'stream_type', stream_type, 'stream_id', stream_id, "
         f"'version', version, 'data', data, 'reported_at', {_utc('reported_at')}, "
         f"'recorded_at', {_utc('recorded_at')}, 'timeline', timeline, 'position', position, "
-        "'schema_version', schema_version, 'metadata', metadata)::text"
+        f"'schema_version', schema_version, 'metadata', {_metadata_sql(private)})::text"
     )
 
 
 @cache
-def page_columns(store: str) -> str:
+def page_columns(store: str, private: bool = True) -> str:
     """A page of plain events: cursor parts, the cursor, what decides an upcast, the JSON."""
     return (
         f"tx_id::text::bigint, position, {cursor_sql(store)}, type, schema_version, "
-        f"{event_json_sql(store)}"
+        f"{event_json_sql(store, private)}"
     )
 
 
@@ -59,11 +73,15 @@ PAGE_CURSOR = 2
 
 @cache
 def live_columns(store: str) -> str:
-    """The live path: every column (filters, CloudEvents), the cursor, the plain JSON."""
-    return f"{cols.ROW_COLUMNS}, {cursor_sql(store)}, {event_json_sql(store)}"
+    """The live path: every column (filters, CloudEvents), the cursor, the plain JSON with
+    its whole metadata and with the public part only (one read serves both readers)."""
+    return (
+        f"{cols.ROW_COLUMNS}, {cursor_sql(store)}, {event_json_sql(store)}, "
+        f"{event_json_sql(store, private=False)}"
+    )
 
 
-LIVE_CURSOR, LIVE_JSON = 12, 13
+LIVE_CURSOR, LIVE_JSON, LIVE_PUBLIC_JSON = 12, 13, 14
 
 
 class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,6 +177,7 @@ class LiveEvent:
     __slots__ = (
         "_cloud",
         "_plain",
+        "_public",
         "cursor",
         "key",
         "row",
@@ -177,20 +196,29 @@ class LiveEvent:
         self.stream_id: str = row[cols.STREAM_ID]
         self.timeline: str | None = row[cols.TIMELINE]
         self._plain: SharedMessage | None = None
+        self._public: SharedMessage | None = None
         self._cloud: SharedMessage | None = None
 
-    def message(self, store: str, cloudevents: bool) -> SharedMessage:
-        """The event as a server-sent event, its data plain or a CloudEvent."""
+    def message(self, store: str, cloudevents: bool, private: bool = True) -> SharedMessage:
+        """The event as a server-sent event, its data plain or a CloudEvent (which carries
+        no metadata); a plain one with its whole metadata only when `private`."""
         if cloudevents:
             if self._cloud is None:
                 cloud = _encoder.encode(row_cloud_event(self.row, self.cursor, store)).decode()
                 self._cloud = SharedMessage(cloud, self.cursor, self.type)
             return self._cloud
+        if not private:
+            if self._public is None:
+                self._public = self._framed(LIVE_PUBLIC_JSON)
+            return self._public
         if self._plain is None:
-            row = self.row
-            plain = event_text(self.type, row[cols.SCHEMA_VERSION], row[LIVE_JSON])
-            self._plain = SharedMessage(plain, self.cursor, self.type)
+            self._plain = self._framed(LIVE_JSON)
         return self._plain
+
+    def _framed(self, column: int) -> SharedMessage:
+        row = self.row
+        plain = event_text(self.type, row[cols.SCHEMA_VERSION], row[column])
+        return SharedMessage(plain, self.cursor, self.type)
 
 
 def live_events(page: FeedRows) -> list[LiveEvent]:

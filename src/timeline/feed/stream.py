@@ -47,6 +47,7 @@ class FeedStream:
         feed_filter: FeedFilter,
         *,
         cloudevents: bool = False,
+        private: bool = True,
         heartbeat: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.hub = hub
@@ -55,6 +56,7 @@ class FeedStream:
         self.key: Key = decode_cursor(hub.store, cursor)
         self.filter = feed_filter
         self.cloudevents = cloudevents
+        self.private = private  # the reader may see whole metadata (feed/shape.py)
         self.heartbeat = heartbeat
         self._sub: Subscription | None = None
 
@@ -151,4 +153,4 @@ class FeedStream:
     def _message(self, entry: LiveEvent) -> ServerSentEventMessage:
         self.cursor = entry.cursor
         self.key = entry.key
-        return entry.message(self.hub.store, self.cloudevents)
+        return entry.message(self.hub.store, self.cloudevents, self.private)

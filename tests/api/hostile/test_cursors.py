@@ -27,3 +27,13 @@ async def test_a_page_cursor_from_another_timeline_is_a_400_naming_the_cursor(
         response = await client.get(f"/v1/timelines/{first}", params={"cursor": bogus})
         assert response.status_code == 400, (bogus, response.text)
         assert fields_of(response) == ["cursor"]
+
+
+async def test_a_bad_feed_cursor_is_named_where_it_was_sent(client: Client) -> None:
+    header = await client.get("/v1/events/stream", headers={"Last-Event-ID": "not-a-cursor"})
+    assert header.status_code == 400, header.text
+    assert fields_of(header) == ["Last-Event-ID"]
+    for path in ("/v1/events", "/v1/events/stream"):
+        query = await client.get(path, params={"after": "not-a-cursor"})
+        assert query.status_code == 400, (path, query.text)
+        assert fields_of(query) == ["after"]

@@ -52,13 +52,15 @@ async def test_every_html_answer_without_a_policy_of_its_own_gets_a_restrictive_
     async with AsyncTestClient(app, base_url="http://testserver.local") as client:
         plain = await client.get("/test-html-plain")
         assert plain.headers["content-security-policy"] == STRICT_CSP
-        assert "default-src 'none'" in STRICT_CSP and "frame-ancestors 'none'" in STRICT_CSP
+        assert "default-src 'none'" in STRICT_CSP
+        assert "frame-ancestors 'none'" in STRICT_CSP
         own = await client.get("/test-html-own-policy")
         assert own.headers.get_list("content-security-policy") == ["default-src 'self'"]
         docs = await client.get("/schema")
         assert docs.headers["content-type"].startswith("text/html")
         assert docs.headers["content-security-policy"] == DOCS_CSP
-        assert "default-src 'none'" in DOCS_CSP and "'unsafe-eval'" not in DOCS_CSP
+        assert "default-src 'none'" in DOCS_CSP
+        assert "'unsafe-eval'" not in DOCS_CSP
         # The docs page loads its script from where the policy lets it, and from nowhere else.
         assert 'src="https://cdn.jsdelivr.net/' in docs.text
         json_answer = await client.get("/health")
