@@ -143,7 +143,8 @@ def body_problem(scope: Scope) -> str | None:
     return f"send the body as application/json (got {shown})"
 
 
-def _problem(status: int, slug: str, field: str, reason: str) -> bytes:
+def problem_body(status: int, slug: str, field: str, reason: str) -> bytes:
+    """A problem+json body naming `field`, for answers given before any route runs."""
     return msgspec.json.encode(
         {
             "type": PROBLEM_BASE + slug,
@@ -199,15 +200,15 @@ def edge_middleware(
         size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ()))
         if size > MAX_HEADER_BYTES:
             too_big = f"the request line and headers exceed {MAX_HEADER_BYTES} bytes"
-            await _refuse(send, 431, _problem(431, "headers-too-large", "headers", too_big))
+            await _refuse(send, 431, problem_body(431, "headers-too-large", "headers", too_big))
             return
         found = query_problem(scope.get("query_string", b""))
         if found is not None:
-            await _refuse(send, 400, _problem(400, "invalid-parameter", *found))
+            await _refuse(send, 400, problem_body(400, "invalid-parameter", *found))
             return
         if (reason := body_problem(scope)) is not None:
             await _refuse(
-                send, 415, _problem(415, "unsupported-media-type", "Content-Type", reason)
+                send, 415, problem_body(415, "unsupported-media-type", "Content-Type", reason)
             )
             return
         head = scope.get("method") == "HEAD"

@@ -30,6 +30,7 @@ from uvicorn.server import HANDLED_SIGNALS
 
 from timeline.api.app import create_app
 from timeline.api.logs import configure_logging
+from timeline.api.protocol import problem_protocol
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 
@@ -90,6 +91,8 @@ def serve(settings: Settings, database_url: str, *, host: str | None, port: int 
         # Headers past 64 KiB are refused while still being read (h11); the edge
         # middleware answers 431 past MAX_HEADER_BYTES whichever parser runs.
         h11_max_incomplete_event_size=64 * 1024,
+        # uvicorn's own 400s (a request it cannot parse) as problem+json (api/protocol.py).
+        http=problem_protocol(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
     )
