@@ -127,3 +127,8 @@ async def test_only_a_read_key_sees_who_wrote_an_event_and_in_which_request(
                     else:
                         assert metadata == {}, (name, path, metadata)
                 assert "authorization" in page.headers["vary"].lower()
+            full = await client.get("/v1/events", params={"limit": 1}, headers=as_reader)
+            assert full.headers["cache-control"].startswith("private"), full.headers
+            public = await client.get("/v1/events", params={"limit": 1})
+            assert public.headers["cache-control"].startswith("public"), public.headers
+            assert public.headers["etag"] != full.headers["etag"]

@@ -42,6 +42,7 @@ STREAMS_RETRY_AFTER = 5
 
 # A full page below the horizon never changes (DESIGN §3.5): cache it for good.
 IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 
 Format = Literal["json", "cloudevents"]
 After = Annotated[
@@ -131,11 +132,14 @@ async def list_events(
     body = FeedPageBody(
         events=shape_rows(page, feed_hub.store, cloudevents), next_cursor=page.next_cursor
     )
+    # A page asked for with a key may hold what only that key may see: no shared cache
+    # keeps it (RFC 9111 §5.2.2.7).
+    keep = PRIVATE_IMMUTABLE if "authorization" in request.headers else IMMUTABLE
     headers = (
         {"Cache-Control": "no-cache"}
         if page.at_horizon
         else {
-            "Cache-Control": IMMUTABLE,
+            "Cache-Control": keep,
             "ETag": etag,
         }
     )
