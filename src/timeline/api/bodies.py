@@ -20,19 +20,21 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar._openapi.schema_generation import SchemaCreator
 from litestar.dto import AbstractDTO
-from litestar.dto._backend import DTOBackend
-from litestar.dto.data_structures import DTOFieldDefinition
 from litestar.exceptions import ValidationException
-from litestar.openapi.spec import Reference, Schema
-from litestar.typing import FieldDefinition
 
 from timeline.api.state import AppState
 from timeline.domain.instants import to_utc
+
+if TYPE_CHECKING:  # Litestar's hook signatures name these; nothing here uses them
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.dto._backend import DTOBackend
+    from litestar.dto.data_structures import DTOFieldDefinition
+    from litestar.openapi.spec import Reference, Schema
+    from litestar.typing import FieldDefinition
 
 _AT = re.compile(r"^(?P<message>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
 
