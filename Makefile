@@ -27,13 +27,13 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src
 
 format: install
-	$(BIN)/ruff check --fix src tests migrations
-	$(BIN)/ruff format src tests migrations
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

@@ -14,12 +14,13 @@ assert old in s, 'edit not applicable'; open(p,'w').write(s.replace(old, new))" 
   out=$(cd $dir && PYTHONPATH=$dir/src:$dir timeout 400 $ROOT/.venv/bin/pytest $tests -q -p no:cacheprovider -x 2>&1 | tail -1)
   echo "$name: $out"
 }
-M=migrations/versions/20261125_0001_event_store.py
-# The append as it stands: 0007's timeline_write (0004 replaced 0001's, 0007 replaced 0004's).
-A=migrations/versions/20261201_0007_one_write.py
-mutant no_trigger $M '    for statement in IMMUTABLE:
-        op.execute(statement)|||' tests/store/test_immutable.py
-mutant no_always $M '    "ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_update_delete",|||' tests/store/test_immutable.py
+M=src/timeline/migrations/versions/20261125_0001_event_store.py
+I=src/timeline/migrations/sql/timeline_events_are_immutable.v1.sql
+# The write as it stands: the newest timeline_write file, loaded by the newest migration.
+A=src/timeline/migrations/sql/timeline_write.v1.sql
+P=src/timeline/migrations/sql/timeline_position.v1.sql
+mutant no_trigger $M '    run_sql("timeline_events_are_immutable.v1")|||' tests/store/test_immutable.py
+mutant no_always $I 'ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_update_delete;|||' tests/store/test_immutable.py
 mutant no_occ $A '    IF p_expected[i] IS NOT NULL AND v_version <> p_expected[i] THEN|||    IF false THEN' tests/store/test_concurrency.py
 mutant no_unique $M '        sa.UniqueConstraint(
             "stream_type", "stream_id", "version", name="events_stream_version_key"
@@ -38,7 +39,7 @@ mutant order_by_position src/timeline/store/feed.py '"ORDER BY events.tx_id, eve
 mutant foreign_cursor src/timeline/store/cursor.py '    if prefix != _prefix(store_id):|||    if False:' "tests/store/test_feed.py"
 mutant no_upcaster src/timeline/domain/upcast.py '@upcaster("AssertionRecorded", 0)|||' tests/store/test_upcast.py
 # The command runner and its one write (0007).
-mutant pending_kept $A '  SELECT CASE WHEN p_position >= {PENDING} THEN p_positions[p_position - {PENDING}]|||  SELECT CASE WHEN false THEN p_positions[p_position - {PENDING}]' "tests/store/test_write.py tests/api/test_writes.py"
+mutant pending_kept $P '  SELECT CASE WHEN p_position >= 4611686018427387904 THEN|||  SELECT CASE WHEN false THEN' "tests/store/test_write.py tests/api/test_writes.py"
 mutant no_reaction src/timeline/commands/writer.py '                if reaction.events:|||                if False:' "tests/commands/test_runner.py tests/api/test_writes.py"
 mutant own_clock src/timeline/commands/writer.py '                recorded_at=loaded.read.clock,|||                recorded_at=None,' "tests/projections/test_property.py"
 mutant no_replay_on_refusal src/timeline/commands/writer.py '                if (first := await self._first_result(conn, ctx)) is not None:|||                if False:' "tests/commands/test_runner.py tests/api/test_writes.py"
