@@ -49,6 +49,10 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(keys.cli_create(url, scopes=args.scope, name=args.name))
     if args.keys_command == "list":
         return asyncio.run(keys.cli_list(url))
+    if args.keys_command == "purge-idempotency":
+        return asyncio.run(
+            keys.cli_purge_idempotency(url, ttl=settings.idempotency_ttl_seconds, batch=args.batch)
+        )
     return asyncio.run(keys.cli_revoke(url, args.key_id))
 
 
@@ -124,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="List keys (never their secrets).")
     k = keys.add_parser("revoke", help="Revoke a key by its id.")
     k.add_argument("key_id", help="the key's id, as `keys list` shows it")
+    k = keys.add_parser(
+        "purge-idempotency",
+        help="Delete Idempotency-Keys older than TIMELINE_IDEMPOTENCY_TTL, a batch at a time "
+        "(`serve` does it every TIMELINE_IDEMPOTENCY_PURGE_EVERY seconds).",
+    )
+    k.add_argument("--batch", type=int, default=500, help="keys per transaction (default 500)")
 
     p = add("demo", cmd_demo, "The demo timeline.")
     demo = p.add_subparsers(dest="demo_command", required=True, metavar="ACTION")

@@ -17,7 +17,8 @@ assert old in s, 'edit not applicable'; open(p,'w').write(s.replace(old, new))" 
 M=src/timeline/migrations/versions/20261125_0001_event_store.py
 I=src/timeline/migrations/sql/timeline_events_are_immutable.v1.sql
 # The write as it stands: the newest timeline_write file, loaded by the newest migration.
-A=src/timeline/migrations/sql/timeline_write.v1.sql
+A=src/timeline/migrations/sql/timeline_write.v2.sql
+K=src/timeline/migrations/sql/timeline_purge_idempotency_keys.v1.sql
 P=src/timeline/migrations/sql/timeline_position.v1.sql
 mutant no_trigger $M '    run_sql("timeline_events_are_immutable.v1")|||' tests/store/test_immutable.py
 mutant no_always $I 'ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_update_delete;|||' tests/store/test_immutable.py
@@ -30,6 +31,12 @@ mutant no_idempotency $A '  IF p_idem_key IS NOT NULL THEN
     -- A concurrent' tests/store/test_idempotency.py
 mutant no_key_hash_check $A '      IF v_key.request_hash <> p_idem_hash THEN|||      IF false THEN' tests/store/test_idempotency.py
 mutant no_key_lock $A '    PERFORM pg_advisory_xact_lock|||    -- PERFORM pg_advisory_xact_lock' "tests/store/test_idempotency.py tests/store/test_key_lock.py"
+mutant key_not_scoped $A '    SELECT * INTO v_key FROM idempotency_keys k WHERE k.owner = v_owner AND k.key = p_idem_key;|||    SELECT * INTO v_key FROM idempotency_keys k WHERE k.key = p_idem_key;' tests/store/test_idempotency.py
+mutant owner_not_sent src/timeline/api/writes.py '        idempotency_owner=actor or "",|||        idempotency_owner="",' tests/api/test_idempotency_keys.py
+mutant purge_ignores_ttl $K '     WHERE k.created_at < v_cutoff
+     ORDER BY|||     WHERE true
+     ORDER BY' tests/store/test_idempotency_purge.py
+mutant purge_one_transaction src/timeline/store/idempotency.py '    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")|||    autocommit = engine.execution_options(isolation_level="REPEATABLE READ")' tests/store/test_idempotency_purge.py
 mutant append_commits src/timeline/store/append.py '        (row,) = await fetch(conn, _WRITE, *args)|||        (row,) = await fetch(conn, _WRITE, *args)
         await conn.commit()' tests/store/test_atomic.py
 mutant driver_outside_transaction src/timeline/store/db.py '            await start()|||            pass' "tests/store/test_atomic.py tests/store/test_driver_transaction.py"

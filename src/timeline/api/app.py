@@ -28,6 +28,7 @@ from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import Timeouts, create_engine
+from timeline.store.idempotency import Purger
 
 DESCRIPTION = """\
 An event-sourced, bitemporal store of conflict timelines.
@@ -84,6 +85,9 @@ def create_app(
         guards=[require_read],
     )
     writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
+    purger = Purger(
+        engine, ttl=settings.idempotency_ttl_seconds, every=settings.idempotency_purge_seconds
+    )
 
     async def dispose_engine() -> None:
         await engine.dispose()
@@ -114,7 +118,8 @@ def create_app(
         middleware=[limit.middleware] if limit is not None else [],
         openapi_config=openapi_config(),
         state=State({"timeline": AppState(settings, engine, writer)}),
-        on_shutdown=[dispose_engine],
+        on_startup=[purger.start],
+        on_shutdown=[purger.stop, dispose_engine],
         logging_config=None,
     )
     # Outside Litestar's own layers, so even a path no route matches gets a request id.
