@@ -45,7 +45,7 @@ async def purge_expired_keys(
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     async with connect(autocommit) as conn:
         while True:
-            ((deleted,),) = await fetch(conn, _PURGE, ttl, batch)
+            deleted = int((await fetch(conn, _PURGE, ttl, batch))[0][0])
             total += deleted
             if after_batch is not None:
                 await after_batch(deleted)
