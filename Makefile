@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test lint format bench openapi clean
+.PHONY: install run stop test lint format bench openapi clean
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ run: install
 	$(BIN)/timeline demo load
 	@$(BIN)/python -m timeline.welcome
 	$(BIN)/timeline serve
+
+# The embedded PostgreSQL outlives `make run`; this stops it (nothing to do when it is not running).
+stop: install
+	$(BIN)/timeline db stop
 
 test: install
 	$(BIN)/pytest

@@ -88,6 +88,29 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.embedded import embedded_status, stop_embedded
+
+    if settings.database_url:
+        print(
+            "timeline: TIMELINE_DATABASE_URL is set: commands use that server, not this one",
+            file=sys.stderr,
+        )
+    if args.db_command == "status":
+        server = embedded_status(settings.data_dir)
+        if not server.running:
+            print(f"embedded PostgreSQL in {server.data_dir}: not running")
+            return 3  # as `pg_ctl status` says "not running"
+        print(f"embedded PostgreSQL in {server.data_dir}: running, pid {server.pid}, {server.url}")
+        return 0
+    server = stop_embedded(settings.data_dir, timeout=args.timeout)
+    if server.running:
+        print(f"embedded PostgreSQL in {server.data_dir}: stopped (pid {server.pid})")
+    else:
+        print(f"embedded PostgreSQL in {server.data_dir}: was not running")
+    return 0
+
+
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     from timeline.feed.tail import cli_tail
 
@@ -155,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeline", default=None, help="the timeline's slug")
     p.add_argument("--known-at", default=None, help="knowledge date (RFC 3339 or YYYY-MM-DD)")
     p.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
+
+    p = add("db", cmd_db, "The embedded PostgreSQL of TIMELINE_DATA_DIR (it outlives `serve`).")
+    db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("status", help="Whether it runs, its pid and URL (exit 3: not running).")
+    d = db.add_parser("stop", help="Stop it (a fast shutdown); nothing to do if it is not running.")
+    d.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
 
     p = add("events", cmd_events, "Follow the event feed.")
     events = p.add_subparsers(dest="events_command", required=True, metavar="ACTION")
