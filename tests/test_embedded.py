@@ -7,6 +7,7 @@ are how a user finds and ends it.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -33,6 +34,9 @@ def data_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     finally:
         stop_embedded(folder)
         shutil.rmtree(root, ignore_errors=True)
+        # pgserver logs "exiting" at INFO from its atexit hook, after pytest has closed the
+        # stream a handler installed during the session writes to.
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 def _alive(pid: int) -> bool:
