@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test lint format bench openapi clean
+.PHONY: install run stop test lint format bench openapi clean
 
 install: $(STAMP)
 
@@ -23,17 +23,21 @@ run: install
 	@$(BIN)/python -m timeline.welcome
 	$(BIN)/timeline serve
 
+# The embedded PostgreSQL outlives `make run`; this stops it (nothing to do when it is not running).
+stop: install
+	$(BIN)/timeline db stop
+
 test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src
 
 format: install
-	$(BIN)/ruff check --fix src tests migrations
-	$(BIN)/ruff format src tests migrations
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

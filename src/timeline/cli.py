@@ -49,6 +49,10 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(keys.cli_create(url, scopes=args.scope, name=args.name))
     if args.keys_command == "list":
         return asyncio.run(keys.cli_list(url))
+    if args.keys_command == "purge-idempotency":
+        return asyncio.run(
+            keys.cli_purge_idempotency(url, ttl=settings.idempotency_ttl_seconds, batch=args.batch)
+        )
     return asyncio.run(keys.cli_revoke(url, args.key_id))
 
 
@@ -82,6 +86,29 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             output=args.output,
         )
     )
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.embedded import embedded_status, stop_embedded
+
+    if settings.database_url:
+        print(
+            "timeline: TIMELINE_DATABASE_URL is set: commands use that server, not this one",
+            file=sys.stderr,
+        )
+    if args.db_command == "status":
+        server = embedded_status(settings.data_dir)
+        if not server.running:
+            print(f"embedded PostgreSQL in {server.data_dir}: not running")
+            return 3  # as `pg_ctl status` says "not running"
+        print(f"embedded PostgreSQL in {server.data_dir}: running, pid {server.pid}, {server.url}")
+        return 0
+    server = stop_embedded(settings.data_dir, timeout=args.timeout)
+    if server.running:
+        print(f"embedded PostgreSQL in {server.data_dir}: stopped (pid {server.pid})")
+    else:
+        print(f"embedded PostgreSQL in {server.data_dir}: was not running")
+    return 0
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="List keys (never their secrets).")
     k = keys.add_parser("revoke", help="Revoke a key by its id.")
     k.add_argument("key_id", help="the key's id, as `keys list` shows it")
+    k = keys.add_parser(
+        "purge-idempotency",
+        help="Delete Idempotency-Keys older than TIMELINE_IDEMPOTENCY_TTL, a batch at a time "
+        "(`serve` does it every TIMELINE_IDEMPOTENCY_PURGE_EVERY seconds).",
+    )
+    k.add_argument("--batch", type=int, default=500, help="keys per transaction (default 500)")
 
     p = add("demo", cmd_demo, "The demo timeline.")
     demo = p.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
@@ -145,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeline", default=None, help="the timeline's slug")
     p.add_argument("--known-at", default=None, help="knowledge date (RFC 3339 or YYYY-MM-DD)")
     p.add_argument("-o", "--output", default=None, help="file to write (default stdout)")
+
+    p = add("db", cmd_db, "The embedded PostgreSQL of TIMELINE_DATA_DIR (it outlives `serve`).")
+    db = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db.add_parser("status", help="Whether it runs, its pid and URL (exit 3: not running).")
+    d = db.add_parser("stop", help="Stop it (a fast shutdown); nothing to do if it is not running.")
+    d.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default 30)")
 
     p = add("events", cmd_events, "Follow the event feed.")
     events = p.add_subparsers(dest="events_command", required=True, metavar="ACTION")

@@ -28,6 +28,8 @@ class Settings:
     log_level: str = "info"
     max_body_bytes: int = 1024 * 1024
     idempotency_ttl_seconds: int = 24 * 3600
+    # How often `timeline serve` deletes expired idempotency keys, in seconds; 0: never.
+    idempotency_purge_seconds: int = 300
     cors_origins: tuple[str, ...] = ()
     reads_need_key: bool = False
     pool_size: int = 10
@@ -66,6 +68,9 @@ class Settings:
             log_level=level,
             max_body_bytes=_int(env, "TIMELINE_MAX_BODY_BYTES", 1024 * 1024, 1024, 1 << 30),
             idempotency_ttl_seconds=_int(env, "TIMELINE_IDEMPOTENCY_TTL", 86400, 1, 1 << 31),
+            idempotency_purge_seconds=_int(
+                env, "TIMELINE_IDEMPOTENCY_PURGE_EVERY", 300, 0, 1 << 31
+            ),
             cors_origins=origins,
             trusted_proxies=proxies,
             reads_need_key=_bool(env, "TIMELINE_READS_NEED_KEY", False),

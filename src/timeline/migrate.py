@@ -1,18 +1,24 @@
-"""Bring a database to the newest schema with Alembic; safe to run again."""
+"""Bring a database to the newest schema with Alembic; safe to run again.
+
+The revisions ship inside the package (timeline.migrations), found with
+importlib.resources, so an installed wheel migrates from any directory with no
+alembic.ini.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic's settings for the database at `url`, with no ini file."""
+    config = Config()
+    # An installed package is a folder on disk: Alembic reads its revisions from there.
+    config.set_main_option("script_location", str(files("timeline.migrations")))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

@@ -228,7 +228,7 @@ async def test_a_rare_place_reads_its_matches_where_trigrams_index_it(
 
 
 def test_the_migration_indexes_span_classes_as_the_reads_compute_them() -> None:
-    path = next(Path(__file__).parents[2].glob("migrations/versions/*_0006_*.py"))
+    path = next(Path(__file__).parents[2].glob("src/timeline/migrations/versions/*_0006_*.py"))
     spec = importlib.util.spec_from_file_location("migration_0006", path)
     assert spec is not None
     assert spec.loader is not None

@@ -14,12 +14,14 @@ assert old in s, 'edit not applicable'; open(p,'w').write(s.replace(old, new))" 
   out=$(cd $dir && PYTHONPATH=$dir/src:$dir timeout 400 $ROOT/.venv/bin/pytest $tests -q -p no:cacheprovider -x 2>&1 | tail -1)
   echo "$name: $out"
 }
-M=migrations/versions/20261125_0001_event_store.py
-# The append as it stands: 0007's timeline_write (0004 replaced 0001's, 0007 replaced 0004's).
-A=migrations/versions/20261201_0007_one_write.py
-mutant no_trigger $M '    for statement in IMMUTABLE:
-        op.execute(statement)|||' tests/store/test_immutable.py
-mutant no_always $M '    "ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_update_delete",|||' tests/store/test_immutable.py
+M=src/timeline/migrations/versions/20261125_0001_event_store.py
+I=src/timeline/migrations/sql/timeline_events_are_immutable.v1.sql
+# The write as it stands: the newest timeline_write file, loaded by the newest migration.
+A=src/timeline/migrations/sql/timeline_write.v2.sql
+K=src/timeline/migrations/sql/timeline_purge_idempotency_keys.v1.sql
+P=src/timeline/migrations/sql/timeline_position.v1.sql
+mutant no_trigger $M '    run_sql("timeline_events_are_immutable.v1")|||' tests/store/test_immutable.py
+mutant no_always $I 'ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_update_delete;|||' tests/store/test_immutable.py
 mutant no_occ $A '    IF p_expected[i] IS NOT NULL AND v_version <> p_expected[i] THEN|||    IF false THEN' tests/store/test_concurrency.py
 mutant no_unique $M '        sa.UniqueConstraint(
             "stream_type", "stream_id", "version", name="events_stream_version_key"
@@ -29,6 +31,10 @@ mutant no_idempotency $A '  IF p_idem_key IS NOT NULL THEN
     -- A concurrent' tests/store/test_idempotency.py
 mutant no_key_hash_check $A '      IF v_key.request_hash <> p_idem_hash THEN|||      IF false THEN' tests/store/test_idempotency.py
 mutant no_key_lock $A '    PERFORM pg_advisory_xact_lock|||    -- PERFORM pg_advisory_xact_lock' "tests/store/test_idempotency.py tests/store/test_key_lock.py"
+mutant key_not_scoped $A '    SELECT * INTO v_key FROM idempotency_keys k WHERE k.owner = v_owner AND k.key = p_idem_key;|||    SELECT * INTO v_key FROM idempotency_keys k WHERE k.key = p_idem_key;' tests/store/test_idempotency.py
+mutant owner_not_sent src/timeline/api/writes.py '        idempotency_owner=actor or "",|||        idempotency_owner="",' tests/api/test_idempotency_keys.py
+mutant purge_ignores_ttl $K '  v_cutoff timestamptz := now() - make_interval(secs => p_ttl);|||  v_cutoff timestamptz := now();' tests/store/test_idempotency_purge.py
+mutant purge_one_transaction src/timeline/store/idempotency.py '    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")|||    autocommit = engine.execution_options(isolation_level="REPEATABLE READ")' tests/store/test_idempotency_purge.py
 mutant append_commits src/timeline/store/append.py '        (row,) = await fetch(conn, _WRITE, *args)|||        (row,) = await fetch(conn, _WRITE, *args)
         await conn.commit()' tests/store/test_atomic.py
 mutant driver_outside_transaction src/timeline/store/db.py '            await start()|||            pass' "tests/store/test_atomic.py tests/store/test_driver_transaction.py"
@@ -38,7 +44,7 @@ mutant order_by_position src/timeline/store/feed.py '"ORDER BY events.tx_id, eve
 mutant foreign_cursor src/timeline/store/cursor.py '    if prefix != _prefix(store_id):|||    if False:' "tests/store/test_feed.py"
 mutant no_upcaster src/timeline/domain/upcast.py '@upcaster("AssertionRecorded", 0)|||' tests/store/test_upcast.py
 # The command runner and its one write (0007).
-mutant pending_kept $A '  SELECT CASE WHEN p_position >= {PENDING} THEN p_positions[p_position - {PENDING}]|||  SELECT CASE WHEN false THEN p_positions[p_position - {PENDING}]' "tests/store/test_write.py tests/api/test_writes.py"
+mutant pending_kept $P '  SELECT CASE WHEN p_position >= 4611686018427387904 THEN|||  SELECT CASE WHEN false THEN' "tests/store/test_write.py tests/api/test_writes.py"
 mutant no_reaction src/timeline/commands/writer.py '                if reaction.events:|||                if False:' "tests/commands/test_runner.py tests/api/test_writes.py"
 mutant own_clock src/timeline/commands/writer.py '                recorded_at=loaded.read.clock,|||                recorded_at=None,' "tests/projections/test_property.py"
 mutant no_replay_on_refusal src/timeline/commands/writer.py '                if (first := await self._first_result(conn, ctx)) is not None:|||                if False:' "tests/commands/test_runner.py tests/api/test_writes.py"

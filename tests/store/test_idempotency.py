@@ -121,3 +121,54 @@ async def test_find_idempotent_returns_the_first_result_of_a_live_key(
 def test_request_hash_is_stable_and_tells_content_apart() -> None:
     assert request_hash("a", {"x": 1, "y": 2}) == request_hash("a", {"y": 2, "x": 1})
     assert request_hash("a", 1) != request_hash("a", 2)
+
+
+async def test_a_key_belongs_to_its_owner(store_engine: AsyncEngine) -> None:
+    stream, k = fresh_stream(), key()
+    a = await committed_append(
+        store_engine,
+        stream,
+        None,
+        [retitled(stream, "a")],
+        idempotency_key=k,
+        idempotency_owner="key:a",
+    )
+    # The same key and content from another owner: a write of its own, not a's replay.
+    b = await committed_append(
+        store_engine,
+        stream,
+        None,
+        [retitled(stream, "a")],
+        idempotency_key=k,
+        idempotency_owner="key:b",
+    )
+    assert not a.replayed
+    assert not b.replayed
+    assert b.positions != a.positions
+    # Other content under b's copy of the key is b's business: no refusal of a's.
+    other = fresh_stream()
+    with pytest.raises(IdempotencyKeyReused):
+        await committed_append(
+            store_engine, other, 0, [opened(other)], idempotency_key=k, idempotency_owner="key:b"
+        )
+    third = await committed_append(
+        store_engine, other, 0, [opened(other)], idempotency_key=k, idempotency_owner="key:c"
+    )
+    assert not third.replayed
+    for owner, first in (("key:a", a), ("key:b", b)):
+        again = await committed_append(
+            store_engine,
+            stream,
+            None,
+            [retitled(stream, "a")],
+            idempotency_key=k,
+            idempotency_owner=owner,
+        )
+        assert again.replayed
+        assert again.positions == first.positions
+    async with store_engine.connect() as conn:
+        assert await titles(conn, stream) == ["a", "a"]
+        content = request_hash("timeline", stream.id, [])
+        assert await find_idempotent(conn, k, content, owner="key:d") is None
+        with pytest.raises(IdempotencyKeyReused):
+            await find_idempotent(conn, k, content, owner="key:a")

@@ -30,6 +30,7 @@ from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import Timeouts, create_engine
+from timeline.store.idempotency import Purger
 
 DESCRIPTION = """\
 An event-sourced, bitemporal store of conflict timelines.
@@ -87,6 +88,9 @@ def create_app(
         sees_metadata=sees_metadata,
     )
     writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
+    purger = Purger(
+        engine, ttl=settings.idempotency_ttl_seconds, every=settings.idempotency_purge_seconds
+    )
 
     async def dispose_engine() -> None:
         await engine.dispose()
@@ -120,7 +124,8 @@ def create_app(
         middleware=[limit.middleware] if limit is not None else [],
         openapi_config=openapi_config(),
         state=State({"timeline": AppState(settings, engine, writer)}),
-        on_shutdown=[dispose_engine],
+        on_startup=[purger.start],
+        on_shutdown=[purger.stop, dispose_engine],
         logging_config=None,
     )
     # Outside Litestar's own layers, so even a path no route matches gets a request id.

@@ -40,11 +40,14 @@ def write_context(request: Request[Any, Any, Any], body: msgspec.Struct | None) 
     digest = None
     if key is not None:
         digest = request_hash(request.method, request.url.path, content)
+    actor = actor_of(request)
     return WriteContext(
-        actor=actor_of(request),
+        actor=actor,
         request_id=request_id_of(request),
         idempotency_key=key,
         request_hash=digest,
+        # Scoped by the API key: another key's same Idempotency-Key is another key.
+        idempotency_owner=actor or "",
     )
 
 

@@ -138,3 +138,20 @@ async def cli_revoke(url: str, key_id: str) -> int:
         return 1
     print(f"key {key_id} revoked")
     return 0
+
+
+async def cli_purge_idempotency(url: str, *, ttl: int, batch: int) -> int:
+    """`timeline keys purge-idempotency`: expired Idempotency-Keys deleted, a batch at a time."""
+    from timeline.store.idempotency import purge_expired_keys
+
+    if batch < 1:
+        print("timeline: --batch must be at least 1", file=sys.stderr)
+        return 2
+    engine = create_engine(url, pool_size=1)
+    try:
+        deleted = await purge_expired_keys(engine, ttl=ttl, batch=batch)
+    finally:
+        await engine.dispose()
+    print(f"timeline: purged {deleted} idempotency keys older than {ttl} s", file=sys.stderr)
+    print(deleted)
+    return 0

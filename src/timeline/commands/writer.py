@@ -60,6 +60,8 @@ class WriteContext(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: str | None = None
     idempotency_key: str | None = None
     request_hash: bytes | None = None
+    # Whose key it is (the API key's actor): keys are scoped by it, never global.
+    idempotency_owner: str = ""
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -163,14 +165,16 @@ class Writer:
     def _key(self, ctx: WriteContext) -> Key | None:
         if ctx.idempotency_key is None or ctx.request_hash is None:
             return None
-        return Key(ctx.idempotency_key, ctx.request_hash, self.idempotency_ttl)
+        return Key(
+            ctx.idempotency_key, ctx.request_hash, self.idempotency_ttl, ctx.idempotency_owner
+        )
 
     async def _first_result(self, conn: Any, ctx: WriteContext) -> Written | None:
         """The first result of a live idempotency key (IdempotencyKeyReused on other content)."""
         key = self._key(ctx)
         if key is None:
             return None
-        found = await find_idempotent(conn, key.key, key.request_hash, ttl=key.ttl)
+        found = await find_idempotent(conn, key.key, key.request_hash, ttl=key.ttl, owner=key.owner)
         return None if found is None else Written(**msgspec.structs.asdict(found))
 
 

@@ -1,6 +1,7 @@
 """Append events: one statement, checked by PostgreSQL itself, answering with the events as stored.
 
-The server-side function `timeline_write` (migration 0007) takes a whole write:
+The server-side function `timeline_write` (migration 0008, sql/timeline_write.v2.sql)
+takes a whole write:
 the events of one or more streams, each with the version its writer read
 (optimistic concurrency), the idempotency key, and the rows the projections
 want changed with them. It returns where the events landed: positions,
@@ -77,11 +78,16 @@ class Append(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Key(msgspec.Struct, frozen=True):
-    """An idempotency key, the hash of the request it was sent with, and how long it lives."""
+    """An idempotency key, the hash of the request it was sent with, and how long it lives.
+
+    `owner` scopes it: the writer's actor (`key:<api key id>`), '' for none. Two owners'
+    keys of the same text are two keys; one never replays, refuses or waits on the other.
+    """
 
     key: str
     request_hash: bytes
     ttl: int = DEFAULT_IDEMPOTENCY_TTL
+    owner: str = ""
 
 
 class ProjectionRows(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,12 +111,13 @@ NO_ROWS = ProjectionRows()
 _WRITE = (
     "SELECT replayed, tx_id, recorded_at, positions, versions, stream_type, stream_id, version "
     "FROM timeline_write($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-    "$15, $16, $17, $18, $19)"
+    "$15, $16, $17, $18, $19, $20)"
 )
 
 _FIND_KEY = (
     "SELECT request_hash, stream_type, stream_id, version, positions, recorded_at "
-    "FROM idempotency_keys WHERE key = $1 AND created_at > now() - make_interval(secs => $2)"
+    "FROM idempotency_keys "
+    "WHERE owner = $1 AND key = $2 AND created_at > now() - make_interval(secs => $3)"
 )
 
 _metadata_encoder = msgspec.json.Encoder()
@@ -163,6 +170,7 @@ async def write(
         reported,
         recorded_at,
         key.key if key else None,
+        key.owner if key else None,
         key.request_hash if key else None,
         key.ttl if key else DEFAULT_IDEMPOTENCY_TTL,
         rows.timelines,
@@ -247,6 +255,7 @@ async def append_to_stream(
     idempotency_key: str | None = None,
     idempotency_hash: bytes | None = None,
     idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL,
+    idempotency_owner: str = "",
     metadata: Mapping[str, Any] | None = None,
     timeline: str | None = None,
 ) -> AppendResult:
@@ -261,7 +270,7 @@ async def append_to_stream(
     key = None
     if idempotency_key is not None:
         digest = idempotency_hash or request_hash(stream.type, stream.id, data)
-        key = Key(idempotency_key, digest, idempotency_ttl)
+        key = Key(idempotency_key, digest, idempotency_ttl, idempotency_owner)
     append = Append(
         stream=stream,
         expected=expected_version,
@@ -279,9 +288,11 @@ async def find_idempotent(
     content_hash: bytes,
     *,
     ttl: int = DEFAULT_IDEMPOTENCY_TTL,
+    owner: str = "",
 ) -> AppendResult | None:
-    """The first result of a live key, None for a new one; IdempotencyKeyReused on a mismatch."""
-    rows = await fetch(conn, _FIND_KEY, key, ttl)
+    """The first result of `owner`'s live key, None for a new one; IdempotencyKeyReused on a
+    mismatch."""
+    rows = await fetch(conn, _FIND_KEY, owner, key, ttl)
     if not rows or rows[0]["version"] is None:
         return None
     row = rows[0]

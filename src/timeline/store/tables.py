@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     Table,
     Text,
@@ -60,7 +61,7 @@ events = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("key", Text, primary_key=True),
+    Column("key", Text, nullable=False),
     Column("request_hash", LargeBinary, nullable=False),
     Column("stream_type", Text, nullable=False),
     Column("stream_id", Text, nullable=False),
@@ -68,6 +69,9 @@ idempotency_keys = Table(
     Column("positions", ARRAY(BigInteger), nullable=True),
     Column("recorded_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Who may replay the key: the writer's actor (key:<api key id>), '' for none (0008).
+    Column("owner", Text, nullable=False, server_default=text("''")),
+    PrimaryKeyConstraint("owner", "key", name="idempotency_keys_pkey"),
     Index("idempotency_keys_created_idx", "created_at"),
 )
 

@@ -1,35 +1,6 @@
-"""leaner timeline_append: one write of the idempotency key, a one-event fast path
-
-The append is the write path's one statement, so its server CPU is paid on
-every command. Compared with 0001's version:
-- the idempotency key is written once, after the events, with its result;
-  a concurrent first use of the same key waits on a transaction-scoped
-  advisory lock (two-int key space, apart from the bigint locks) instead of
-  on the key row inserted first and updated at the end;
-- a one-event append inserts with VALUES, a batch with one INSERT ... SELECT
-  over unnest(...) WITH ORDINALITY (no per-row array subscripts);
-- data and metadata arrive as jsonb, not text cast row by row.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-25 16:10:00.000000
-"""
-
-import importlib.util
-from collections.abc import Sequence
-from pathlib import Path
-
-from alembic import op
-
-revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-# 'TLAP': the first key of the two-int advisory locks taken per idempotency key.
-KEY_LOCK_SPACE = 0x544C4150
-
-APPEND = f"""
+-- timeline_append, version 2 (migration 0004): the idempotency key written once, after the
+-- events, under a transaction-scoped advisory lock ('TLAP' = 0x544C4150 = 1414283600, the
+-- lock space of idempotency keys); a one-event fast path; data and metadata as jsonb.
 CREATE FUNCTION timeline_append(
   p_stream_type text, p_stream_id text, p_expected bigint,
   p_types text[], p_schema_versions int[], p_data jsonb[], p_reported_at timestamptz[],
@@ -49,7 +20,7 @@ BEGIN
   IF p_idem_key IS NOT NULL THEN
     -- A concurrent first use of the same key waits here until it ends; the next
     -- statement (READ COMMITTED: a fresh snapshot) then sees its key row.
-    PERFORM pg_advisory_xact_lock({KEY_LOCK_SPACE}, hashtext(p_idem_key));
+    PERFORM pg_advisory_xact_lock(1414283600, hashtext(p_idem_key));
     SELECT * INTO v_key FROM idempotency_keys k WHERE k.key = p_idem_key;
     IF FOUND THEN
       IF v_key.created_at >= now() - make_interval(secs => p_idem_ttl) THEN
@@ -112,24 +83,3 @@ BEGIN
   RETURN QUERY SELECT false, p_stream_type, p_stream_id, v_current + v_count,
                       v_positions, v_recorded;
 END $$;
-"""
-
-
-def _previous_append() -> str:
-    path = Path(__file__).with_name("20261125_0001_event_store.py")
-    spec = importlib.util.spec_from_file_location("event_store_0001", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.APPEND)
-
-
-def upgrade() -> None:
-    op.execute("DROP FUNCTION timeline_append")
-    op.execute(APPEND)
-
-
-def downgrade() -> None:
-    op.execute("DROP FUNCTION timeline_append")
-    op.execute(_previous_append())

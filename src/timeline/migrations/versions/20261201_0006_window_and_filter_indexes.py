@@ -27,6 +27,8 @@ from alembic import op
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from timeline.migrations import run_sql
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -39,22 +41,6 @@ SPAN_CLASS = (
     "width_bucket(occurred_end - occurred_start, "
     "CAST(ARRAY[1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576] AS integer[]))"
 )
-# PL/pgSQL, not SQL: a SQL function that unnests cannot be inlined, and its
-# executor costs about twice this loop per row (a page walking the timeline for
-# a common actor calls it on every row it passes).
-ACTOR_KEYS = """
-CREATE OR REPLACE FUNCTION public.timeline_actor_keys(timeline text, actors text[])
-RETURNS text[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-  keys text[] := '{}';
-  actor text;
-BEGIN
-  FOREACH actor IN ARRAY actors LOOP
-    keys := keys || (timeline || chr(31) || lower(actor));
-  END LOOP;
-  RETURN keys;
-END $$
-"""
 TABLES = ("assertions", "revisions")
 
 
@@ -72,7 +58,7 @@ def _trigrams() -> bool:
 
 
 def upgrade() -> None:
-    op.execute(ACTOR_KEYS)
+    run_sql("timeline_actor_keys.v1")
     trigrams = _trigrams()
     for table in TABLES:
         for column in ("kind", "status"):

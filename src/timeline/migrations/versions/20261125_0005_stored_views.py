@@ -3,7 +3,9 @@
 A timeline page is then the stored views joined, with no jsonb turned into text
 or JSON built in the database and no state decoded and re-encoded in Python
 (projections.tables, column `view`). Existing rows get their view made from
-their state here, by the same code the projection's apply uses.
+their state here, by this revision's own copy of the view as it was at 0005
+(`_view`): importing today's projection code would make this revision's output
+change whenever that code does.
 
 Revision ID: 0005
 Revises: 0004
@@ -11,6 +13,7 @@ Create Date: 2026-11-25 16:30:00.000000
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -29,12 +32,60 @@ _KEYS = {
 }
 
 
+# The view's fields at 0005, in their order, and those of the values nested in it;
+# a stored state has every field (the encoder omits none).
+_PLACE = ("name", "lat", "lon", "precision")
+_QUANTITY = ("measure", "low", "high", "approximate", "qualifier")
+_CITATION = ("source_id", "quote")
+_encoder = msgspec.json.Encoder()
+
+
+def _pick(value: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: value[f] for f in fields}
+
+
+def _citations(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_pick(c, _CITATION) for c in values]
+
+
+def _view(state: dict[str, Any], recorded_at: datetime, last_position: int) -> str:
+    """The JSON of an assertion's view, from its stored state, as 0005 served it."""
+    occurred, place = state["occurred"], state["place"]
+    view = {
+        "id": state["assertion_id"],
+        "timeline": state["timeline"],
+        "version": state["version"],
+        "status": state["status"],
+        "occurred": occurred["text"],
+        "occurred_start": occurred["start"],
+        "occurred_end": occurred["end"],
+        "kind": state["kind"],
+        "summary": state["summary"],
+        "place": None if place is None else _pick(place, _PLACE),
+        "actors": state["actors"],
+        "quantities": [_pick(q, _QUANTITY) for q in state["quantities"]],
+        "claimant": state["claimant"],
+        "citations": _citations(state["citations"]),
+        "stances": [
+            {
+                "party": s["party"],
+                "stance": s["stance"],
+                "statement": s["statement"],
+                "citations": _citations(s["citations"]),
+                "reported_at": s["reported_at"],
+            }
+            for s in state["stances"]
+        ],
+        "first_reported_at": state["first_reported_at"],
+        "last_reported_at": state["last_reported_at"],
+        "recorded_at": recorded_at,
+        "last_position": last_position,
+    }
+    return _encoder.encode(view).decode()
+
+
 def _fill(table: str) -> None:
     """Set `view` on every row of projections.<table>, a batch at a time in key order."""
-    from timeline.domain.assertions import Assertion
-    from timeline.projections.present import view_json
-
-    decoder = msgspec.json.Decoder(Assertion)
     keys = _KEYS[table]
     columns = ", ".join(keys)
     where = " AND ".join(f"{k} = :{k}" for k in keys)
@@ -56,11 +107,7 @@ def _fill(table: str) -> None:
         values: list[dict[str, Any]] = [
             {
                 **{k: getattr(row, k) for k in keys},
-                "view": view_json(
-                    decoder.decode(row.state),
-                    recorded_at=row.recorded_at,
-                    last_position=row.last_position,
-                ),
+                "view": _view(msgspec.json.decode(row.state), row.recorded_at, row.last_position),
             }
             for row in rows
         ]
