@@ -70,6 +70,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(cli_import(_url(settings), args.file))
 
 
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.transfer import cli_restore
+
+    return asyncio.run(cli_restore(_url(settings), args.file))
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from timeline.transfer import cli_export
 
@@ -132,7 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("rebuild", cmd_rebuild, "Replay the whole log into fresh projections and swap them in.")
     p.add_argument("--batch-size", type=int, default=5000, help="events per batch (default 5000)")
 
-    p = add("import", cmd_import, "Append the events of an NDJSON export to this store.")
+    p = add(
+        "import",
+        cmd_import,
+        "Append the events of an NDJSON export to this store afresh (recorded now, by you).",
+    )
+    p.add_argument("file", help="the NDJSON file ('-' for stdin)")
+
+    p = add(
+        "restore",
+        cmd_restore,
+        "Put an NDJSON backup into an EMPTY store, keeping its recorded_at and metadata.",
+    )
     p.add_argument("file", help="the NDJSON file ('-' for stdin)")
 
     p = add("export", cmd_export, "Export the log or a timeline's state.")

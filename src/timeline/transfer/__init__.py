@@ -1,4 +1,4 @@
-"""Moving data in and out: `timeline import` of an NDJSON log, `timeline export` in four formats."""
+"""Moving data in and out: `timeline import`/`restore` of an NDJSON log, `timeline export`."""
 
 from __future__ import annotations
 
@@ -15,13 +15,20 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from timeline.projections.temporal import parse_instant
 from timeline.store.db import create_engine
-from timeline.store.restore import RestoreConflict
+from timeline.store.restore import RestoreConflict, StoreNotEmpty
 from timeline.transfer.export import export_log, timeline_state
 from timeline.transfer.formats import to_csv, to_geojson, to_timelinejs
 from timeline.transfer.importer import ImportReport, import_events
 from timeline.transfer.ndjson import BadLine
 
-__all__ = ["BadLine", "ImportReport", "RestoreConflict", "cli_export", "cli_import"]
+__all__ = [
+    "BadLine",
+    "ImportReport",
+    "RestoreConflict",
+    "cli_export",
+    "cli_import",
+    "cli_restore",
+]
 
 FORMATS = ("ndjson", "csv", "timelinejs", "geojson")
 
@@ -54,9 +61,14 @@ def _open_input(file: str) -> Iterator[tuple[BinaryIO, int | None]]:
         yield stream, os.fstat(stream.fileno()).st_size
 
 
-async def cli_import(url: str, file: str) -> int:
-    """`timeline import FILE`: 0 when restored, 1 on a bad line or a conflict (nothing written)."""
-    engine = create_engine(url, pool_size=1, application="timeline import")
+async def cli_import(url: str, file: str, *, keep_clocks: bool = False) -> int:
+    """`timeline import FILE`: 0 when appended, 1 on a bad line or a conflict (nothing written).
+
+    With `keep_clocks` it is `timeline restore FILE`: into an empty store, with
+    the file's recorded_at and metadata.
+    """
+    verb = "restore" if keep_clocks else "import"
+    engine = create_engine(url, pool_size=1, application=f"timeline {verb}")
     try:
         with _open_input(file) as (stream, size), _progress_bar() as bar:
             tasks: dict[str, TaskID] = {}
@@ -66,20 +78,35 @@ async def cli_import(url: str, file: str) -> int:
                     tasks[phase] = bar.add_task(phase, total=total)
                 bar.update(tasks[phase], completed=done, total=total)
 
-            report = await import_events(engine, stream, progress=progress, size=size)
+            report = await import_events(
+                engine,
+                stream,
+                progress=progress,
+                size=size,
+                actor=f"timeline {verb}",
+                keep_clocks=keep_clocks,
+            )
     except OSError as error:
-        _err(f"import: {error}")
+        _err(f"{verb}: {error}")
         return 1
-    except (BadLine, RestoreConflict) as error:
-        _err(f"import refused, nothing written: {error}")
+    except (BadLine, RestoreConflict, StoreNotEmpty) as error:
+        _err(f"{verb} refused, nothing written: {error}")
         return 1
     finally:
         await engine.dispose()
+    clocks = (
+        "kept the file's recorded_at and metadata" if keep_clocks else "recorded now, by this store"
+    )
     _err(
-        f"import: {report.lines} events read, {report.written} written, "
+        f"{verb}: {report.lines} events read, {report.written} written ({clocks}), "
         f"{report.skipped} already present"
     )
     return 0
+
+
+async def cli_restore(url: str, file: str) -> int:
+    """`timeline restore FILE`: a backup into an empty store, keeping its clocks."""
+    return await cli_import(url, file, keep_clocks=True)
 
 
 def parse_known_at(raw: str) -> datetime:
