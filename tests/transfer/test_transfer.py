@@ -180,6 +180,7 @@ async def test_csv_export_parses_back_one_row_per_assertion(
         "high": None,
         "approximate": False,
         "qualifier": "More than 300 people",
+        "best": None,
     }
     assert [r["occurred_start"] for r in rows] == sorted(r["occurred_start"] for r in rows)
 
