@@ -65,8 +65,20 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from timeline.transfer import cli_import
+    from timeline.transfer import cli_import, cli_import_dataset
 
+    if args.format != "ndjson":
+        return asyncio.run(
+            cli_import_dataset(
+                _url(settings),
+                args.file,
+                fmt=args.format,
+                timeline=args.timeline,
+                release=args.release,
+                deletions=args.deletions,
+                skip_bad=args.skip_bad,
+            )
+        )
     return asyncio.run(cli_import(_url(settings), args.file))
 
 
@@ -141,9 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "import",
         cmd_import,
-        "Append the events of an NDJSON export to this store afresh (recorded now, by you).",
+        "Append an NDJSON export afresh (recorded now, by you), or a dataset release.",
     )
-    p.add_argument("file", help="the NDJSON file ('-' for stdin)")
+    p.add_argument("file", help="the file ('-' for stdin, ndjson only)")
+    p.add_argument(
+        "--format",
+        choices=["ndjson", "acled", "ucdp-ged"],
+        default="ndjson",
+        help="ndjson is a log; acled and ucdp-ged are dataset releases as CSV",
+    )
+    p.add_argument("--timeline", default=None, help="the timeline a release goes into")
+    p.add_argument("--release", default=None, help="the release's date (YYYY-MM-DD)")
+    p.add_argument("--deletions", default=None, help="ACLED's deletions file for this release")
+    p.add_argument(
+        "--skip-bad", action="store_true", help="write the good rows, report the bad ones"
+    )
 
     p = add(
         "restore",
@@ -155,9 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "Export the log or a timeline's state.")
     p.add_argument(
         "--format",
-        choices=["ndjson", "csv", "timelinejs", "geojson"],
+        choices=["ndjson", "csv", "timelinejs", "geojson", "acled"],
         default="ndjson",
-        help="ndjson is the log; the others a timeline's state",
+        help="ndjson is the log; the others a timeline's state (acled: ACLED's CSV columns)",
     )
     p.add_argument("--timeline", default=None, help="the timeline's slug")
     p.add_argument("--known-at", default=None, help="knowledge date (RFC 3339 or YYYY-MM-DD)")

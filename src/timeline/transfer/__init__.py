@@ -14,10 +14,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from timeline.projections.temporal import parse_instant
+from timeline.projections.views import AssertionView
 from timeline.store.db import create_engine
 from timeline.store.restore import RestoreConflict, StoreNotEmpty
-from timeline.transfer.export import export_log, timeline_state
-from timeline.transfer.formats import to_csv, to_geojson, to_timelinejs
+from timeline.transfer.export import export_log, source_publishers, timeline_state
+from timeline.transfer.formats import to_acled_csv, to_csv, to_geojson, to_timelinejs
 from timeline.transfer.importer import ImportReport, import_events
 from timeline.transfer.ndjson import BadLine
 
@@ -27,10 +28,11 @@ __all__ = [
     "RestoreConflict",
     "cli_export",
     "cli_import",
+    "cli_import_dataset",
     "cli_restore",
 ]
 
-FORMATS = ("ndjson", "csv", "timelinejs", "geojson")
+FORMATS = ("ndjson", "csv", "timelinejs", "geojson", "acled")
 
 
 def _err(message: str) -> None:
@@ -104,6 +106,34 @@ async def cli_import(url: str, file: str, *, keep_clocks: bool = False) -> int:
     return 0
 
 
+DATASETS = ("acled", "ucdp-ged")
+
+
+async def cli_import_dataset(
+    url: str,
+    file: str,
+    *,
+    fmt: str,
+    timeline: str | None,
+    release: str | None,
+    deletions: str | None,
+    skip_bad: bool,
+) -> int:
+    """`timeline import --format acled|ucdp-ged FILE --timeline SLUG --release DATE`."""
+    from timeline.transfer.dataset_cli import import_dataset
+
+    return await import_dataset(
+        url,
+        file,
+        fmt=fmt,
+        timeline=timeline,
+        release=release,
+        deletions=deletions,
+        skip_bad=skip_bad,
+        progress_bar=_progress_bar,
+    )
+
+
 async def cli_restore(url: str, file: str) -> int:
     """`timeline restore FILE`: a backup into an empty store, keeping its clocks."""
     return await cli_import(url, file, keep_clocks=True)
@@ -128,10 +158,24 @@ async def _write_state(url: str, fmt: str, slug: str, known_at: datetime | None)
     page, assertions = state
     if fmt == "csv":
         return to_csv(assertions).encode()
+    if fmt == "acled":
+        return await _acled_csv(url, assertions)
     document = (
         to_timelinejs(page, assertions) if fmt == "timelinejs" else to_geojson(page, assertions)
     )
     return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+async def _acled_csv(url: str, assertions: list[AssertionView]) -> bytes:
+    """ACLED's columns, one row per assertion, with the cited sources' publishers by name."""
+    engine = create_engine(url, pool_size=1, application="timeline export")
+    try:
+        cited = {c.source_id for a in assertions for c in a.citations}
+        async with engine.connect() as conn:
+            publishers = await source_publishers(conn, cited)
+    finally:
+        await engine.dispose()
+    return to_acled_csv(assertions, publishers).encode()
 
 
 @contextmanager
@@ -164,7 +208,7 @@ async def cli_export(
         return 2
     if fmt == "ndjson":
         if known_at is not None:
-            _err("export: ndjson is the whole log; --known-at is for csv, timelinejs, geojson")
+            _err("export: ndjson is the whole log; --known-at is for the state formats")
             return 2
         return await _export_log(url, timeline, output)
     if timeline is None:
