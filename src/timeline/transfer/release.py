@@ -48,11 +48,12 @@ from timeline.domain.events import AssertionEvent, Event
 from timeline.domain.sources import Source
 from timeline.domain.timelines import Timeline
 from timeline.domain.values import Citation
-from timeline.projections.update import load_for_write, plan_write
+from timeline.projections.update import plan_write
 from timeline.store.append import Append, write
 from timeline.store.codec import RecordedEvent, encode_data
 from timeline.store.db import connect
 from timeline.store.errors import StreamVersionConflict
+from timeline.transfer.bulk import current_states, load_assertions_for_write
 from timeline.transfer.csvrows import HeaderError, Row, RowError, read_rows
 from timeline.transfer.dataset import Codebook, Mapped, assertion_id, release_reason, source_id
 
@@ -177,13 +178,10 @@ class _Batch:
         self.sources = sources
         self.timeline = tl
 
-    def record_or_revise(
-        self, mapped: Mapped, recorded: Sequence[RecordedEvent], report: ReleaseReport, line: int
-    ) -> list[AssertionEvent]:
-        aid = assertion_id(self.release.codebook.name, self.release.timeline, mapped.row_id)
-        citations = tuple(Citation(source_id=source_id(n)) for n in mapped.sources)
-        at = self.release.reported_at
-        fields: dict[str, Any] = {
+    @staticmethod
+    def fields(mapped: Mapped) -> dict[str, Any]:
+        """The assertion fields a row sets, as a revision or a recording carries them."""
+        return {
             "occurred": mapped.occurred,
             "kind": mapped.kind,
             "summary": mapped.summary,
@@ -192,6 +190,14 @@ class _Batch:
             "quantities": mapped.quantities,
             "dataset_row": mapped.dataset_row,
         }
+
+    def record_or_revise(
+        self, mapped: Mapped, recorded: Sequence[RecordedEvent], report: ReleaseReport, line: int
+    ) -> list[AssertionEvent]:
+        aid = assertion_id(self.release.codebook.name, self.release.timeline, mapped.row_id)
+        citations = tuple(Citation(source_id=source_id(n)) for n in mapped.sources)
+        at = self.release.reported_at
+        fields = self.fields(mapped)
         if not recorded:
             report.recorded += 1
             cmd = RecordAssertion(
@@ -264,26 +270,40 @@ def _same(known: Assertion, fields: dict[str, Any]) -> bool:
     )
 
 
+Settled = Callable[[str, Assertion], bool]
+
+
 async def _write_batch(
     engine: AsyncEngine,
     release: Release,
     row_ids: Sequence[str],
     decide: Callable[[str, Sequence[RecordedEvent]], Sequence[Event]],
     metadata: dict[str, Any],
+    settled: Settled | None = None,
 ) -> None:
-    """Load the rows' streams, decide each, and write them all in one statement.
+    """Decide each row from its stream and write them all in one statement.
 
-    A writer that changed one of the streams meanwhile makes the write fail as a
+    First the rows' current states are read from their projection rows:
+    `settled(row_id, state)` says a row needs nothing (a re-import reads no
+    events at all). The other rows' streams are then loaded and decided. A
+    writer that changed one of the streams meanwhile makes the write fail as a
     whole; the batch is then loaded and decided again.
     """
     name, slug = release.codebook.name, release.timeline
-    streams = [assertion_stream(assertion_id(name, slug, r)) for r in row_ids]
+    ids = {r: assertion_id(name, slug, r) for r in row_ids}
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     for attempt in range(3):
         async with connect(autocommit) as conn:
-            read = await load_for_write(conn, streams)
+            todo = list(row_ids)
+            if settled is not None:
+                current = await current_states(conn, list(ids.values()))
+                todo = [r for r in todo if ids[r] not in current or not settled(r, current[ids[r]])]
+            if not todo:
+                return
+            read = await load_assertions_for_write(conn, [ids[r] for r in todo])
             appends: list[Append] = []
-            for row_id, stream in zip(row_ids, streams, strict=True):
+            for row_id in todo:
+                stream = assertion_stream(ids[row_id])
                 old = read.streams.get(stream, [])
                 events = decide(row_id, old)
                 if events:
@@ -371,6 +391,16 @@ async def import_release(
 
     pending: dict[str, tuple[Mapped, int]] = {}
 
+    def unchanged(row_id: str, state: Assertion) -> bool:
+        """A row equal to its assertion, whose knowledge this release does not precede."""
+        mapped, _ = pending[row_id]
+        if state.last_reported_at > release.reported_at or state.status == "retracted":
+            return False  # decided from the stream: known-at folds, or a note
+        if _same(state, decider.fields(mapped)):
+            report.unchanged += 1
+            return True
+        return False
+
     def decide_row(row_id: str, recorded: Sequence[RecordedEvent]) -> list[AssertionEvent]:
         mapped, line = pending[row_id]
         try:
@@ -385,12 +415,12 @@ async def import_release(
             continue  # a duplicate: reported in the first pass, written once
         pending[mapped.row_id] = (mapped, _row.line)
         if len(pending) >= batch:
-            await _write_batch(engine, release, list(pending), decide_row, metadata)
+            await _write_batch(engine, release, list(pending), decide_row, metadata, unchanged)
             done.update(pending)
             pending.clear()
             progress("writing", read, size)
     if pending:
-        await _write_batch(engine, release, list(pending), decide_row, metadata)
+        await _write_batch(engine, release, list(pending), decide_row, metadata, unchanged)
         done.update(pending)
         pending.clear()
     progress("writing", size or 0, size)
@@ -416,6 +446,7 @@ async def import_release(
             chunk,
             lambda row_id, recorded: decider.retract(row_id, recorded, gone[row_id], report),
             metadata,
+            lambda row_id, state: state.status == "retracted",
         )
         progress("retracting", first + len(chunk), len(ids))
     return report
