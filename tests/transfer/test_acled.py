@@ -123,38 +123,6 @@ async def test_reimporting_a_release_writes_nothing(empty: AsyncEngine) -> None:
     assert await _count(empty) == before
 
 
-async def test_releases_imported_out_of_order_fold_to_the_newest_release(
-    empty: AsyncEngine,
-) -> None:
-    """The later release first, then the earlier one: the earlier slots in before it."""
-    await import_release(empty, str(SAMPLE), _release(date(2024, 3, 1)))
-    await import_release(empty, str(SECOND), _release(SECOND_DAY))
-    middle = write_file_like(SAMPLE, {"AZE1001": {"fatalities": "13"}})
-    report = await import_release(empty, str(middle), _release(date(2024, 4, 1)))
-    assert report.revised == 1
-    now = await _view(empty, "AZE1001")
-    assert now.quantities[0].best == 14  # the newest release still stands
-    assert now.summary.startswith(
-        "On 27 September 2020, Azerbaijani and Armenian forces clashed heavily"
-    )
-    april = await _view(empty, "AZE1001", known_at=_at(date(2024, 4, 2)))
-    assert april.quantities[0].best == 13
-    march = await _view(empty, "AZE1001", known_at=_at(date(2024, 3, 2)))
-    assert march.quantities[0].best == 12
-
-
-def write_file_like(path: Path, changes: dict[str, dict[str, str]]) -> Path:
-    """A copy of an ACLED file with some cells of some rows changed."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    for row in rows:
-        row.update(changes.get(row["event_id_cnty"], {}))
-    out = Path(f"/tmp/{path.stem}-changed-{id(changes)}.csv")
-    with open(out, "w", encoding="utf-8-sig", newline="") as f:
-        write_csv(f, acled.COLUMNS, ([r[c] for c in acled.COLUMNS] for r in rows))
-    return out
-
-
 def _bad_file(tmp_path: Path) -> Path:
     rows = [acled_row(i) for i in range(30)]
     rows[3][acled.COLUMNS.index("fatalities")] = "many"

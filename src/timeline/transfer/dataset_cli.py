@@ -14,7 +14,13 @@ from timeline.store.db import create_engine
 from timeline.transfer import acled, ucdp
 from timeline.transfer.csvrows import HeaderError
 from timeline.transfer.dataset import Codebook
-from timeline.transfer.release import BadRows, Release, ReleaseReport, import_release
+from timeline.transfer.release import (
+    BadRows,
+    Release,
+    ReleaseOutOfOrder,
+    ReleaseReport,
+    import_release,
+)
 
 CODEBOOKS: dict[str, Codebook] = {"acled": acled.CODEBOOK, "ucdp-ged": ucdp.CODEBOOK}
 
@@ -94,7 +100,7 @@ async def import_dataset(
     except OSError as error:
         _err(f"import: {error}")
         return 1
-    except HeaderError as error:
+    except (HeaderError, ReleaseOutOfOrder) as error:
         _err(f"import refused, nothing written: {error}")
         return 1
     except BadRows as error:

@@ -7,11 +7,16 @@ and the row id, so a later release finds it again:
 - a row that equals the assertion as it was known on the release date writes
   nothing;
 - a changed row is an `AssertionRevised` ("ACLED release 2024-05-14"), carrying
-  every mapped field, not only those that changed, so releases imported out
-  of order still fold to the newest release's row (the history's diffs,
-  computed from states, show only what changed);
+  every mapped field, so the event alone says what the release said (the
+  history's diffs, computed from states, show only what changed);
 - a row the release deletes (ACLED's deletions file; a full UCDP release that
   no longer has it) is retracted.
+
+Releases go in date order: a release older than the newest one the timeline
+holds is refused (ReleaseOutOfOrder). A row the newer release left unchanged
+wrote nothing, so the store cannot tell that an older release slotted in
+before it is not the latest word on that row. Re-importing the newest release
+(a corrected file of the same date) is allowed.
 
 Two passes over the file: the first checks every row and writes nothing; the
 second writes, a batch of rows per transaction (one `timeline_write` call with
@@ -88,6 +93,10 @@ class ReleaseReport(msgspec.Struct, kw_only=True):
         self.skipped += 1
         if len(self.notes) < SHOWN_ERRORS:
             self.notes.append(message)
+
+
+class ReleaseOutOfOrder(ValueError):
+    """A release older than one this timeline already holds of the same dataset."""
 
 
 class BadRows(ValueError):
@@ -355,6 +364,28 @@ async def _prepare(
     return tl, many.sources
 
 
+# The newest release of a dataset this timeline holds: every event a release writes
+# carries its date as reported_at (recordings and revisions also the dataset row,
+# retractions the release in their reason).
+_NEWEST_RELEASE = text(
+    "SELECT max(reported_at) FROM events WHERE timeline = :slug AND stream_type = 'assertion' "
+    "AND (data->'dataset_row'->>'dataset' = :dataset "
+    "     OR (type = 'AssertionRetracted' AND data->>'reason' LIKE :reason))"
+)
+
+
+async def newest_release(engine: AsyncEngine, release: Release) -> datetime | None:
+    """When the newest release of this dataset in this timeline was reported, if any."""
+    params = {
+        "slug": release.timeline,
+        "dataset": release.codebook.name,
+        "reason": f"{release.codebook.label} release %",
+    }
+    async with engine.connect() as conn:
+        newest: datetime | None = await conn.scalar(_NEWEST_RELEASE, params)
+    return newest
+
+
 _DATASET_ROWS = text(
     "SELECT data->'dataset_row'->>'row_id' AS row_id FROM events "
     "WHERE timeline = :slug AND type = 'AssertionRecorded' "
@@ -376,9 +407,18 @@ async def import_release(
 ) -> ReleaseReport:
     """Import one release file; BadRows (nothing written) unless `skip_bad`.
 
-    HeaderError when the file (or the deletions file) is not this dataset's.
+    HeaderError when the file (or the deletions file) is not this dataset's;
+    ReleaseOutOfOrder when the timeline holds a newer release of the dataset.
     """
     codebook = release.codebook
+    newest = await newest_release(engine, release)
+    if newest is not None and newest > release.reported_at:
+        # A row the newer release left unchanged wrote nothing, so an older release
+        # slotted in now would become the current state of that row.
+        raise ReleaseOutOfOrder(
+            f"{release.reason} is older than the {codebook.label} release of "
+            f"{newest.date()} that {release.timeline} holds: releases go in date order"
+        )
     report, seen, names = check_file(path, codebook, progress, size)
     deleted = read_deletions(deletions, _id_column(codebook)) if deletions else set()
     if report.bad and not skip_bad:
