@@ -252,3 +252,20 @@ def _acled_day(raw: str) -> date:
 def _by_id(path: Path) -> dict[str, dict[str, str]]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         return {r["event_id_cnty"]: r for r in csv.DictReader(io.StringIO(f.read()))}
+
+
+async def test_a_row_id_twice_is_a_bad_row_and_skip_bad_writes_the_first(
+    empty: AsyncEngine, tmp_path: Path
+) -> None:
+    rows = [acled_row(i) for i in range(5)]
+    twin = list(rows[1])
+    twin[acled.COLUMNS.index("fatalities")] = "99"
+    rows.append(twin)
+    path = tmp_path / "twice.csv"
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        write_csv(f, acled.COLUMNS, rows)
+    with pytest.raises(BadRows, match=r"column 1 \(event_id_cnty\): the row id appears earlier"):
+        await import_release(empty, str(path), _release(FIRST_DAY))
+    report = await import_release(empty, str(path), _release(FIRST_DAY), skip_bad=True)
+    assert (report.recorded, report.bad) == (5, 1)
+    assert (await _view(empty, "AZE2")).quantities[0].best != 99

@@ -141,15 +141,24 @@ def _good_rows(
                     report.error(str(error))
 
 
-def check_file(
-    path: str, codebook: Codebook, progress: Progress, size: int | None
-) -> tuple[ReleaseReport, set[str], set[str]]:
-    """First pass: every row checked, nothing written; (report, row ids, source names)."""
+class Checked(msgspec.Struct, kw_only=True):
+    """What the first pass learns: the report, every row id, the repeated ones, source names."""
+
+    report: ReleaseReport
+    seen: set[str]
+    repeated: set[str]
+    names: set[str]
+
+
+def check_file(path: str, codebook: Codebook, progress: Progress, size: int | None) -> Checked:
+    """First pass: every row checked, nothing written."""
     report = ReleaseReport()
     seen: set[str] = set()
+    repeated: set[str] = set()
     names: set[str] = set()
     for number, (row, mapped, read) in enumerate(_good_rows(path, codebook, report), start=1):
         if mapped.row_id in seen:
+            repeated.add(mapped.row_id)
             report.error(
                 str(row.cell_error(_id_column(codebook), "the row id appears earlier too"))
             )
@@ -158,7 +167,7 @@ def check_file(
         if number % 5000 == 0:
             progress("checking", read, size)
     report.rows = len(seen) + report.bad
-    return report, seen, names
+    return Checked(report=report, seen=seen, repeated=repeated, names=names)
 
 
 def _id_column(codebook: Codebook) -> str:
@@ -419,7 +428,8 @@ async def import_release(
             f"{release.reason} is older than the {codebook.label} release of "
             f"{newest.date()} that {release.timeline} holds: releases go in date order"
         )
-    report, seen, names = check_file(path, codebook, progress, size)
+    checked = check_file(path, codebook, progress, size)
+    report, seen, names = checked.report, checked.seen, checked.names
     deleted = read_deletions(deletions, _id_column(codebook)) if deletions else set()
     if report.bad and not skip_bad:
         raise BadRows(report)
@@ -449,22 +459,25 @@ async def import_release(
             report.error(f"line {line}: {error}")
             return []
 
-    done: set[str] = set()
-    for _row, mapped, read in _good_rows(path, codebook, None):
-        if mapped.row_id in done or mapped.row_id in pending:
-            continue  # a duplicate: reported in the first pass, written once
-        pending[mapped.row_id] = (mapped, _row.line)
+    written_once: set[str] = set()  # of the repeated ids only: the first row is the one written
+    for row, mapped, read in _good_rows(path, codebook, None):
+        if mapped.row_id in checked.repeated:
+            if mapped.row_id in written_once:
+                continue
+            written_once.add(mapped.row_id)
+        pending[mapped.row_id] = (mapped, row.line)
         if len(pending) >= batch:
             await _write_batch(engine, release, list(pending), decide_row, metadata, unchanged)
-            done.update(pending)
             pending.clear()
             progress("writing", read, size)
     if pending:
         await _write_batch(engine, release, list(pending), decide_row, metadata, unchanged)
-        done.update(pending)
         pending.clear()
     progress("writing", size or 0, size)
 
+    if not codebook.full_releases:
+        seen = {r for r in deleted if r in seen}  # all that is asked of it from here on
+        checked.seen.clear()
     gone: dict[str, str] = {}
     for row_id in sorted(deleted):
         if row_id in seen:
