@@ -123,6 +123,12 @@ async def test_reimporting_a_release_writes_nothing(empty: AsyncEngine) -> None:
     assert await _count(empty) == before
 
 
+def _file_of(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        write_csv(f, acled.COLUMNS, rows)
+    return path
+
+
 def _bad_file(tmp_path: Path) -> Path:
     rows = [acled_row(i) for i in range(30)]
     rows[3][acled.COLUMNS.index("fatalities")] = "many"
@@ -261,11 +267,26 @@ async def test_a_row_id_twice_is_a_bad_row_and_skip_bad_writes_the_first(
     twin = list(rows[1])
     twin[acled.COLUMNS.index("fatalities")] = "99"
     rows.append(twin)
-    path = tmp_path / "twice.csv"
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        write_csv(f, acled.COLUMNS, rows)
+    path = _file_of(tmp_path / "twice.csv", rows)
     with pytest.raises(BadRows, match=r"column 1 \(event_id_cnty\): the row id appears earlier"):
         await import_release(empty, str(path), _release(FIRST_DAY))
     report = await import_release(empty, str(path), _release(FIRST_DAY), skip_bad=True)
     assert (report.recorded, report.bad) == (5, 1)
     assert (await _view(empty, "AZE2")).quantities[0].best != 99
+
+
+async def test_export_leaves_out_deleted_rows_and_follows_the_knowledge_date(
+    empty: AsyncEngine, empty_url: str, tmp_path: Path
+) -> None:
+    await import_release(empty, str(SAMPLE), _release(FIRST_DAY))
+    await import_release(empty, str(SECOND), _release(SECOND_DAY), deletions=str(DELETIONS))
+    now, then = tmp_path / "now.csv", tmp_path / "then.csv"
+    for out, known_at in ((now, None), (then, "2024-05-01")):
+        status = await cli_export(
+            empty_url, fmt="acled", timeline=SLUG, known_at=known_at, output=str(out)
+        )
+        assert status == 0
+    assert "AZE1004" not in _by_id(now)
+    assert _by_id(now)["AZE1001"]["fatalities"] == "14"
+    assert _by_id(then)["AZE1004"]["fatalities"] == "0"
+    assert _by_id(then)["AZE1001"]["fatalities"] == "12"

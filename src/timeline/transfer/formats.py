@@ -94,12 +94,16 @@ def to_csv(assertions: Sequence[AssertionView]) -> str:
 
 
 def to_acled_csv(assertions: Sequence[AssertionView], publishers: Mapping[str, str]) -> str:
-    """ACLED's CSV: its codebook's columns, one row per assertion (transfer/acled.py maps)."""
+    """ACLED's CSV: its codebook's columns, a row per live assertion (transfer/acled.py maps).
+
+    A retracted assertion is left out, as ACLED leaves out the rows it deleted.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(acled.COLUMNS)
     for a in assertions:
-        writer.writerow(acled.export_row(a, publishers))
+        if a.status != "retracted":
+            writer.writerow(acled.export_row(a, publishers))
     return out.getvalue()
 
 
