@@ -290,3 +290,22 @@ async def test_export_leaves_out_deleted_rows_and_follows_the_knowledge_date(
     assert _by_id(now)["AZE1001"]["fatalities"] == "14"
     assert _by_id(then)["AZE1004"]["fatalities"] == "0"
     assert _by_id(then)["AZE1001"]["fatalities"] == "12"
+
+
+async def test_a_timeline_slug_the_domain_refuses_is_one_line_and_writes_nothing(
+    empty: AsyncEngine, empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = await cli_import_dataset(
+        empty_url,
+        str(SAMPLE),
+        fmt="acled",
+        timeline="Not A Slug",
+        release="2024-04-30",
+        deletions=None,
+        skip_bad=False,
+    )
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "import refused, nothing written: slug: must be 1-80 lowercase" in err
+    assert "Traceback" not in err
+    assert await _count(empty, "Not A Slug") == 0

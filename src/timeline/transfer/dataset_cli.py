@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from rich.progress import Progress, TaskID
 
+from timeline.domain.errors import DomainError
 from timeline.store.db import create_engine
 from timeline.transfer import acled, ucdp
 from timeline.transfer.csvrows import HeaderError
@@ -99,6 +100,9 @@ async def import_dataset(
             )
     except OSError as error:
         _err(f"import: {error}")
+        return 1
+    except DomainError as error:  # the timeline's slug, a source's name
+        _err(f"import refused, nothing written: {error}")
         return 1
     except (HeaderError, ReleaseOutOfOrder) as error:
         _err(f"import refused, nothing written: {error}")
