@@ -77,6 +77,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 release=args.release,
                 deletions=args.deletions,
                 skip_bad=args.skip_bad,
+                partial=args.partial,
             )
         )
     return asyncio.run(cli_import(_url(settings), args.file))
@@ -167,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deletions", default=None, help="ACLED's deletions file for this release")
     p.add_argument(
         "--skip-bad", action="store_true", help="write the good rows, report the bad ones"
+    )
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="a UCDP candidate release: rows it lacks are not deleted",
     )
 
     p = add(

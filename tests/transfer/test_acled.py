@@ -309,3 +309,36 @@ async def test_a_timeline_slug_the_domain_refuses_is_one_line_and_writes_nothing
     assert "import refused, nothing written: slug: must be 1-80 lowercase" in err
     assert "Traceback" not in err
     assert await _count(empty, "Not A Slug") == 0
+
+
+async def test_a_dataset_timeline_moves_through_ndjson_with_its_rows_and_history(
+    empty: AsyncEngine, target_url: str
+) -> None:
+    """Export the log of two releases, import it elsewhere: every check passes, states agree."""
+    from timeline.store.db import create_engine
+    from timeline.transfer.export import export_log
+    from timeline.transfer.importer import import_events
+
+    await import_release(empty, str(SAMPLE), _release(FIRST_DAY))
+    await import_release(empty, str(SECOND), _release(SECOND_DAY), deletions=str(DELETIONS))
+    log = b"".join([line async for line in export_log(empty, SLUG)])
+    elsewhere = create_engine(target_url, pool_size=1)
+    try:
+        report = await import_events(elsewhere, io.BytesIO(log))
+        assert report.written + report.skipped == report.lines
+        for row_id in ("AZE1001", "AZE1003", "AZE1004"):
+            aid = assertion_id("acled", SLUG, row_id)
+            for known_at in (None, _at(date(2024, 5, 1))):
+                async with empty.connect() as a, elsewhere.connect() as b:
+                    here = await get_assertion(a, aid, Temporal(known_at=known_at))
+                    there = await get_assertion(b, aid, Temporal(known_at=known_at))
+                assert here is not None
+                assert there is not None
+                assert (here.dataset_row, here.quantities, here.status, here.summary) == (
+                    there.dataset_row,
+                    there.quantities,
+                    there.status,
+                    there.summary,
+                )
+    finally:
+        await elsewhere.dispose()

@@ -85,3 +85,11 @@ async def test_a_generated_ged_file_imports_whole(empty: AsyncEngine, tmp_path: 
     path = write_file(tmp_path / "ged.csv", "ucdp-ged", 300)
     report = await import_release(empty, str(path), _release(FIRST))
     assert (report.recorded, report.bad) == (300, 0)
+
+
+async def test_a_partial_release_retracts_nothing_it_leaves_out(empty: AsyncEngine) -> None:
+    await import_release(empty, str(SAMPLE), _release(FIRST))
+    candidate = Release(codebook=ucdp.CODEBOOK, timeline=SLUG, released=SECOND, partial=True)
+    report = await import_release(empty, str(NEXT), candidate)
+    assert (report.recorded, report.revised, report.retracted) == (1, 1, 0)
+    assert (await _view(empty, "360003")).status == "active"

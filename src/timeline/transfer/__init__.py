@@ -118,6 +118,7 @@ async def cli_import_dataset(
     release: str | None,
     deletions: str | None,
     skip_bad: bool,
+    partial: bool = False,
 ) -> int:
     """`timeline import --format acled|ucdp-ged FILE --timeline SLUG --release DATE`."""
     from timeline.transfer.dataset_cli import import_dataset
@@ -130,6 +131,7 @@ async def cli_import_dataset(
         release=release,
         deletions=deletions,
         skip_bad=skip_bad,
+        partial=partial,
         progress_bar=_progress_bar,
     )
 

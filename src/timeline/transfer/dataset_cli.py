@@ -59,6 +59,7 @@ async def import_dataset(
     release: str | None,
     deletions: str | None,
     skip_bad: bool,
+    partial: bool = False,
     progress_bar: Callable[[], AbstractContextManager[Progress]],
 ) -> int:
     """0 when imported; 1 on bad rows (nothing written without --skip-bad); 2 on bad arguments."""
@@ -92,7 +93,7 @@ async def import_dataset(
             report = await import_release(
                 engine,
                 file,
-                Release(codebook=codebook, timeline=timeline, released=day),
+                Release(codebook=codebook, timeline=timeline, released=day, partial=partial),
                 deletions=deletions,
                 skip_bad=skip_bad,
                 progress=progress,

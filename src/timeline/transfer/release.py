@@ -113,6 +113,13 @@ class Release(msgspec.Struct, frozen=True, kw_only=True):
     codebook: Codebook
     timeline: str
     released: date
+    # A partial release (UCDP's monthly candidates) deletes nothing by leaving a row out.
+    partial: bool = False
+
+    @property
+    def full(self) -> bool:
+        """Whether a row this release no longer has was deleted."""
+        return self.codebook.full_releases and not self.partial
 
     @property
     def reported_at(self) -> datetime:
@@ -475,7 +482,7 @@ async def import_release(
         pending.clear()
     progress("writing", size or 0, size)
 
-    if not codebook.full_releases:
+    if not release.full:
         seen = {r for r in deleted if r in seen}  # all that is asked of it from here on
         checked.seen.clear()
     gone: dict[str, str] = {}
@@ -484,7 +491,7 @@ async def import_release(
             report.note(f"row {row_id}: listed as deleted and in the release; kept")
         else:
             gone[row_id] = "deleted by the dataset"
-    if codebook.full_releases:
+    if release.full:
         async with engine.connect() as conn:
             rows = await conn.execute(_DATASET_ROWS, {"slug": tl.slug, "dataset": codebook.name})
             for (row_id,) in rows:
