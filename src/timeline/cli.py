@@ -69,9 +69,28 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from timeline.transfer import cli_import
+    from timeline.transfer import cli_import, cli_import_dataset
 
+    if args.format != "ndjson":
+        return asyncio.run(
+            cli_import_dataset(
+                _url(settings),
+                args.file,
+                fmt=args.format,
+                timeline=args.timeline,
+                release=args.release,
+                deletions=args.deletions,
+                skip_bad=args.skip_bad,
+                partial=args.partial,
+            )
+        )
     return asyncio.run(cli_import(_url(settings), args.file))
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.transfer import cli_restore
+
+    return asyncio.run(cli_restore(_url(settings), args.file))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -165,15 +184,43 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("rebuild", cmd_rebuild, "Replay the whole log into fresh projections and swap them in.")
     p.add_argument("--batch-size", type=int, default=5000, help="events per batch (default 5000)")
 
-    p = add("import", cmd_import, "Append the events of an NDJSON export to this store.")
+    p = add(
+        "import",
+        cmd_import,
+        "Append an NDJSON export afresh (recorded now, by you), or a dataset release.",
+    )
+    p.add_argument("file", help="the file ('-' for stdin, ndjson only)")
+    p.add_argument(
+        "--format",
+        choices=["ndjson", "acled", "ucdp-ged"],
+        default="ndjson",
+        help="ndjson is a log; acled and ucdp-ged are dataset releases as CSV",
+    )
+    p.add_argument("--timeline", default=None, help="the timeline a release goes into")
+    p.add_argument("--release", default=None, help="the release's date (YYYY-MM-DD)")
+    p.add_argument("--deletions", default=None, help="ACLED's deletions file for this release")
+    p.add_argument(
+        "--skip-bad", action="store_true", help="write the good rows, report the bad ones"
+    )
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="a UCDP candidate release: rows it lacks are not deleted",
+    )
+
+    p = add(
+        "restore",
+        cmd_restore,
+        "Put an NDJSON backup into an EMPTY store, keeping its recorded_at and metadata.",
+    )
     p.add_argument("file", help="the NDJSON file ('-' for stdin)")
 
     p = add("export", cmd_export, "Export the log or a timeline's state.")
     p.add_argument(
         "--format",
-        choices=["ndjson", "csv", "timelinejs", "geojson"],
+        choices=["ndjson", "csv", "timelinejs", "geojson", "acled"],
         default="ndjson",
-        help="ndjson is the log; the others a timeline's state",
+        help="ndjson is the log; the others a timeline's state (acled: ACLED's CSV columns)",
     )
     p.add_argument("--timeline", default=None, help="the timeline's slug")
     p.add_argument("--known-at", default=None, help="knowledge date (RFC 3339 or YYYY-MM-DD)")

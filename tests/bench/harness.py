@@ -43,6 +43,9 @@ TARGETS = (
     Target("read.known_at@*_vs_10k", 1.5, "a page, big store <= 1.5x 10k events"),
     Target("read.http_page@*", 1.5, "a page over HTTP, big store <= 1.5x 10k events"),
     Target("write.*@*", 1.5, "a write, big store <= 1.5x 10k events"),
+    # Issue 17's
+    Target("datasets.acled_import@*", 0.3, "ACLED import >= 0.3x COPY of the CSV"),
+    Target("datasets.acled_reimport@*", 1.0, "ACLED re-import >= 1.0x COPY of the CSV"),
 )
 
 

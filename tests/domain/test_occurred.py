@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
+import edtf
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -127,3 +128,29 @@ def test_the_field_named_is_the_one_the_caller_gives() -> None:
 def test_the_design_examples_have_the_expected_bounds(text: str, start: date, end: date) -> None:
     occurred = parse_occurred(text)
     assert (occurred.start, occurred.end) == (start, end)
+
+
+@given(
+    st.dates(min_value=date(1000, 1, 1), max_value=date(2999, 12, 31)),
+    st.dates(min_value=date(1000, 1, 1), max_value=date(2999, 12, 31)),
+    st.sampled_from(["day", "month", "year"]),
+    st.sampled_from(["", "~", "?", "%"]),
+    st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_the_fast_path_for_dataset_forms_agrees_with_the_edtf_parser(
+    a: date, b: date, precision: str, qualifier: str, interval: bool
+) -> None:
+    from timeline.domain.occurred import _simple_bounds, _to_date
+
+    def form(d: date) -> str:
+        text = {"day": d.isoformat(), "month": d.isoformat()[:7], "year": d.isoformat()[:4]}
+        return text[precision] + qualifier
+
+    first, last = sorted((a, b))
+    text = f"{form(first)}/{form(last)}" if interval else form(first)
+    parsed = edtf.parse_edtf(text)
+    assert _simple_bounds(text) == (
+        _to_date(parsed.lower_strict()),
+        _to_date(parsed.upper_strict()),
+    )

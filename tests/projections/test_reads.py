@@ -116,6 +116,7 @@ async def test_changes_lists_what_was_learned_in_the_window_and_not_untouched_as
                     "high": None,
                     "approximate": False,
                     "qualifier": "more than 10",
+                    "best": None,
                 }
             ],
             [
@@ -125,6 +126,7 @@ async def test_changes_lists_what_was_learned_in_the_window_and_not_untouched_as
                     "high": None,
                     "approximate": False,
                     "qualifier": "more than 20",
+                    "best": None,
                 }
             ],
         ),

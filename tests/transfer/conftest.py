@@ -28,6 +28,21 @@ def target_url(postgres_server: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def empty_url(postgres_server: str) -> Iterator[str]:
+    """A migrated store of this test's own, holding no event."""
+    with scratch_database(postgres_server) as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture
+async def empty(empty_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(empty_url, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
 @pytest.fixture(scope="module")
 async def source(source_url: str) -> AsyncIterator[AsyncEngine]:
     """A store holding the demo timeline and nothing else."""

@@ -59,15 +59,36 @@ async def test_the_log_is_one_event_a_line_without_store_cursors(source: AsyncEn
         assert list(json.loads(line)) == LOG_FIELDS
 
 
-async def test_export_import_export_gives_identical_output(
-    source: AsyncEngine, target: AsyncEngine, source_url: str, target_url: str, tmp_path: Path
+async def test_export_restore_export_gives_identical_output(
+    source: AsyncEngine, empty: AsyncEngine, source_url: str, empty_url: str, tmp_path: Path
 ) -> None:
     log = await _log(source)
-    report = await import_events(target, io.BytesIO(log))
-    assert (report.lines, report.written) == (36, 36)
-    assert await _log(target) == log
+    report = await import_events(empty, io.BytesIO(log), keep_clocks=True)
+    assert (report.lines, report.written, report.kept_clocks) == (36, 36, True)
+    assert await _log(empty) == log
     for fmt in ("csv", "timelinejs", "geojson"):
-        assert await _export(target_url, fmt, tmp_path) == await _export(source_url, fmt, tmp_path)
+        assert await _export(empty_url, fmt, tmp_path) == await _export(source_url, fmt, tmp_path)
+
+
+async def test_export_import_export_keeps_content_with_this_stores_clock_and_name(
+    source: AsyncEngine, empty: AsyncEngine, empty_url: str, source_url: str, tmp_path: Path
+) -> None:
+    log = await _log(source)
+    report = await import_events(empty, io.BytesIO(log), actor="importer")
+    assert (report.lines, report.written, report.kept_clocks) == (36, 36, False)
+    before, after = (
+        [json.loads(x) for x in log.splitlines()],
+        [json.loads(x) for x in (await _log(empty)).splitlines()],
+    )
+    for old, new in zip(before, after, strict=True):
+        assert new["recorded_at"] > old["recorded_at"]
+        assert new["metadata"] == {"actor": "importer"}
+        for field in ("recorded_at", "metadata"):
+            old.pop(field), new.pop(field)
+        assert new == old
+    # csv carries recorded_at, which is now this store's; the others do not.
+    for fmt in ("timelinejs", "geojson"):
+        assert await _export(empty_url, fmt, tmp_path) == await _export(source_url, fmt, tmp_path)
 
 
 async def test_a_second_import_of_the_same_file_writes_nothing(
@@ -159,6 +180,7 @@ async def test_csv_export_parses_back_one_row_per_assertion(
         "high": None,
         "approximate": False,
         "qualifier": "More than 300 people",
+        "best": None,
     }
     assert [r["occurred_start"] for r in rows] == sorted(r["occurred_start"] for r in rows)
 

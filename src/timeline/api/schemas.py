@@ -34,6 +34,25 @@ Kind = Literal[
     "accusation",
     "demand",
     "threat",
+    # every other ACLED sub-event type, so a dataset's rows have a kind (transfer/acled.py)
+    "territory_taken",
+    "chemical_weapon",
+    "suicide_bomb",
+    "remote_explosive",
+    "grenade",
+    "sexual_violence",
+    "abduction",
+    "peaceful_protest",
+    "protest_with_intervention",
+    "excessive_force_against_protesters",
+    "violent_demonstration",
+    "mob_violence",
+    "arrests",
+    "group_change",
+    "weapons_disrupted",
+    "base_established",
+    "territory_transferred",
+    "strategic_development",
 ]
 Precision = Literal["exact", "town", "near_town", "region", "country"]
 StanceKind = Literal["confirms", "denies", "disputes"]

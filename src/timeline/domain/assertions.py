@@ -42,7 +42,16 @@ from timeline.domain.kinds import KINDS
 from timeline.domain.occurred import Occurred, parse_occurred
 from timeline.domain.sources import Source
 from timeline.domain.timelines import Timeline
-from timeline.domain.values import PRECISIONS, STANCES, Citation, Place, Quantity, Stance, Status
+from timeline.domain.values import (
+    PRECISIONS,
+    STANCES,
+    Citation,
+    DatasetRow,
+    Place,
+    Quantity,
+    Stance,
+    Status,
+)
 
 REVISABLE = ("occurred", "kind", "summary", "place", "actors", "quantities", "claimant")
 
@@ -67,6 +76,7 @@ class Assertion(msgspec.Struct, frozen=True, kw_only=True):
     version: int = 1
     first_reported_at: datetime
     last_reported_at: datetime
+    dataset_row: DatasetRow | None = None
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -115,6 +125,7 @@ def evolve(state: Assertion | None, event: AssertionEvent, version: int) -> Asse
                 claimant=event.claimant,
                 citations=event.citations,
                 version=version,
+                dataset_row=event.dataset_row,
                 first_reported_at=event.reported_at,
                 last_reported_at=event.reported_at,
             )
@@ -130,6 +141,8 @@ def evolve(state: Assertion | None, event: AssertionEvent, version: int) -> Asse
                 value = getattr(event, name)
                 if value is not UNSET:
                     changes[name] = parse_occurred(value) if name == "occurred" else value
+            if event.dataset_row is not UNSET:
+                changes["dataset_row"] = event.dataset_row
             changes["citations"] = _merge(state.citations, event.citations)
         case StanceRecorded():
             stance = Stance(
@@ -181,7 +194,7 @@ def fold(
 
 def diff(before: Assertion | None, after: Assertion) -> list[Change]:
     """The fields that differ between two states, as (field, from, to)."""
-    fields = (*REVISABLE, "citations", "stances", "status", "withdrawn_sources")
+    fields = (*REVISABLE, "dataset_row", "citations", "stances", "status", "withdrawn_sources")
     changes: list[Change] = []
     for name in fields:
         old = None if before is None else getattr(before, name)
@@ -243,13 +256,17 @@ def _check_quantities(quantities: Sequence[Quantity], field: str = "quantities")
         at = f"{field}[{i}]"
         if not q.measure.strip():
             raise InvalidValue(f"{at}.measure", "must not be empty")
-        for bound in ("low", "high"):
+        for bound in ("low", "high", "best"):
             value = getattr(q, bound)
             if value is not None and value < 0:
                 raise InvalidValue(f"{at}.{bound}", "must not be negative")
         if q.low is not None and q.high is not None and q.low > q.high:
             raise InvalidValue(f"{at}.low", f"low ({q.low}) exceeds high ({q.high})")
-        if q.low is None and q.high is None and not q.qualifier:
+        if q.best is not None and (
+            (q.low is not None and q.best < q.low) or (q.high is not None and q.best > q.high)
+        ):
+            raise InvalidValue(f"{at}.best", f"best ({q.best}) lies outside low..high")
+        if q.low is None and q.high is None and q.best is None and not q.qualifier:
             raise InvalidValue(at, "give low, high or a qualifier")
 
 
@@ -303,7 +320,7 @@ def revise_assertion(
         raise AssertionNotFound(cmd.assertion_id)
     if state.status == "retracted":
         raise AssertionIsRetracted(cmd.assertion_id)
-    if all(getattr(cmd, name) is UNSET for name in REVISABLE):
+    if all(getattr(cmd, name) is UNSET for name in (*REVISABLE, "dataset_row")):
         raise InvalidValue("changes", f"name at least one of: {', '.join(REVISABLE)}")
     # A revision body nests the fields under `changes`; errors name them there.
     if isinstance(cmd.occurred, str):

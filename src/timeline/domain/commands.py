@@ -10,7 +10,7 @@ from datetime import datetime
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from timeline.domain.values import Citation, Place, Quantity, StanceKind
+from timeline.domain.values import Citation, DatasetRow, Place, Quantity, StanceKind
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +74,7 @@ class RecordAssertion(Command, frozen=True, kw_only=True):
     claimant: str | None = None
     citations: tuple[Citation, ...] = ()
     reported_at: datetime
+    dataset_row: DatasetRow | None = None
 
 
 class ReviseAssertion(Command, frozen=True, kw_only=True):
@@ -88,6 +89,7 @@ class ReviseAssertion(Command, frozen=True, kw_only=True):
     reason: str = ""
     citations: tuple[Citation, ...] = ()
     reported_at: datetime
+    dataset_row: DatasetRow | UnsetType | None = UNSET
 
 
 class RecordStance(Command, frozen=True, kw_only=True):

@@ -13,7 +13,7 @@ from typing import ClassVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from timeline.domain.values import Citation, Place, Quantity, StanceKind
+from timeline.domain.values import Citation, DatasetRow, Place, Quantity, StanceKind
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -95,6 +95,7 @@ class AssertionRecorded(Event, tag="AssertionRecorded", frozen=True, kw_only=Tru
     claimant: str | None = None
     citations: tuple[Citation, ...] = ()
     reported_at: datetime
+    dataset_row: DatasetRow | None = None
 
 
 class AssertionRevised(Event, tag="AssertionRevised", frozen=True, kw_only=True):
@@ -112,6 +113,7 @@ class AssertionRevised(Event, tag="AssertionRevised", frozen=True, kw_only=True)
     reason: str = ""
     citations: tuple[Citation, ...] = ()
     reported_at: datetime
+    dataset_row: DatasetRow | UnsetType | None = UNSET
 
 
 class StanceRecorded(Event, tag="StanceRecorded", frozen=True, kw_only=True):

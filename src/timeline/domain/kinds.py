@@ -23,6 +23,12 @@ KINDS: dict[str, KindInfo] = {
     "territory_change": KindInfo(
         "Battles", "Government regains territory", "193", "Change of territorial control"
     ),
+    "territory_taken": KindInfo(
+        "Battles",
+        "Non-state actor overtakes territory",
+        "193",
+        "Territory taken by a non-state actor",
+    ),
     # ACLED: Explosions/Remote violence
     "shelling": KindInfo(
         "Explosions/Remote violence", "Shelling/artillery/missile attack", "194", "Shelling"
@@ -34,8 +40,32 @@ KINDS: dict[str, KindInfo] = {
     "drone_strike": KindInfo(
         "Explosions/Remote violence", "Air/drone strike", "195", "Drone strike"
     ),
+    "chemical_weapon": KindInfo(
+        "Explosions/Remote violence", "Chemical weapon", "2041", "Chemical weapon"
+    ),
+    "suicide_bomb": KindInfo("Explosions/Remote violence", "Suicide bomb", "1831", "Suicide bomb"),
+    "remote_explosive": KindInfo(
+        "Explosions/Remote violence", "Remote explosive/landmine/IED", "183", "Explosive device"
+    ),
+    "grenade": KindInfo("Explosions/Remote violence", "Grenade", "183", "Grenade"),
     # ACLED: Violence against civilians
     "attack_on_civilians": KindInfo("Violence against civilians", "Attack", "180", "Attack"),
+    "sexual_violence": KindInfo(
+        "Violence against civilians", "Sexual violence", "1821", "Sexual violence"
+    ),
+    "abduction": KindInfo(
+        "Violence against civilians", "Abduction/forced disappearance", "181", "Abduction"
+    ),
+    # ACLED: Protests and Riots
+    "peaceful_protest": KindInfo("Protests", "Peaceful protest", "141", "Peaceful protest"),
+    "protest_with_intervention": KindInfo(
+        "Protests", "Protest with intervention", "141", "Protest with intervention"
+    ),
+    "excessive_force_against_protesters": KindInfo(
+        "Protests", "Excessive force against protesters", "175", "Excessive force on protesters"
+    ),
+    "violent_demonstration": KindInfo("Riots", "Violent demonstration", "145", "Riot"),
+    "mob_violence": KindInfo("Riots", "Mob violence", "145", "Mob violence"),
     # ACLED: Strategic developments
     "ceasefire_violation": KindInfo(
         "Strategic developments", "Other", "196", "Ceasefire violation"
@@ -44,6 +74,22 @@ KINDS: dict[str, KindInfo] = {
     "displacement": KindInfo("Strategic developments", "Other", "0233", "Displacement"),
     "damage": KindInfo(
         "Strategic developments", "Looting/property destruction", "1823", "Damage to property"
+    ),
+    "arrests": KindInfo("Strategic developments", "Arrests", "173", "Arrests"),
+    "group_change": KindInfo(
+        "Strategic developments", "Change to group/activity", None, "Change to a group's activity"
+    ),
+    "weapons_disrupted": KindInfo(
+        "Strategic developments", "Disrupted weapons use", None, "Weapons use disrupted"
+    ),
+    "base_established": KindInfo(
+        "Strategic developments", "Headquarters or base established", None, "Base established"
+    ),
+    "territory_transferred": KindInfo(
+        "Strategic developments", "Non-violent transfer of territory", None, "Territory handed over"
+    ),
+    "strategic_development": KindInfo(
+        "Strategic developments", "Other", None, "Strategic development"
     ),
     # Diplomacy: ACLED records agreements under Strategic developments.
     "talks": KindInfo("Strategic developments", "Agreement", "046", "Talks"),

@@ -60,12 +60,36 @@ def _calendar_bounds(text: str) -> tuple[date, date] | None:
         return None  # the parser has the last word
 
 
+def _qualified_bounds(text: str) -> tuple[date, date] | None:
+    """A plain date with one trailing ~, ? or %: its strict bounds are the plain date's."""
+    if len(text) > 4 and text[-1] in "~?%":
+        return _calendar_bounds(text[:-1])
+    return None
+
+
+def _simple_bounds(text: str) -> tuple[date, date] | None:
+    """Bounds of a plain or qualified date, or an interval of two, without the parser.
+
+    Datasets bring these forms by the million (ACLED's `2020-10-08~`, GED's
+    `2020-10-01/2020-10-31`); the parser costs tens of milliseconds each.
+    A test checks these agree with the parser. None for every other form.
+    """
+    first, slash, last = text.partition("/")
+    one = _calendar_bounds(first) or _qualified_bounds(first)
+    if not slash:
+        return one
+    two = _calendar_bounds(last) or _qualified_bounds(last)
+    if one is None or two is None:
+        return None
+    return one[0], two[1]
+
+
 @lru_cache(maxsize=16384)
 def _bounds(text: str) -> tuple[date, date]:
     """The EDTF parser takes tens of milliseconds a call; dates repeat, so remember them."""
-    plain = _calendar_bounds(text)
-    if plain is not None:
-        return plain
+    simple = _simple_bounds(text)
+    if simple is not None:
+        return simple
     parsed = edtf.parse_edtf(text)
     return _to_date(parsed.lower_strict()), _to_date(parsed.upper_strict())
 

@@ -26,13 +26,31 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Quantity(msgspec.Struct, frozen=True, kw_only=True):
-    """A counted measure; `low`/`high` may be open ("more than 300": low 300, no high)."""
+    """A counted measure; `low`/`high` may be open ("more than 300": low 300, no high).
+
+    `best` is the single most likely figure where the source gives one (UCDP
+    GED's `best`, ACLED's `fatalities`), between `low` and `high`.
+    """
 
     measure: str
     low: int | None = None
     high: int | None = None
     approximate: bool = False
     qualifier: str = ""
+    best: int | None = None
+
+
+class DatasetRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an assertion came from in a published dataset, so a reader can look the row up.
+
+    `dataset` is `acled` or `ucdp-ged`; `row_id` the dataset's own id
+    (`event_id_cnty`, GED `id`); `columns` the row's codebook columns that no
+    assertion field carries, as written (admin areas, interaction codes, ...).
+    """
+
+    dataset: str
+    row_id: str
+    columns: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class Citation(msgspec.Struct, frozen=True, kw_only=True):

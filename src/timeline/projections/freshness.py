@@ -43,9 +43,9 @@ statement that ends before the page query's snapshot is taken), R is over a
 quarter of a second old (a transaction shows in pg_stat_activity a few
 microseconds after its start time is taken), and no prepared transaction is
 waiting. A backend whose start time this role cannot see counts as one that
-might. `timeline import` (store/restore.py) writes events with the recorded_at
-of the store they came from: restart the API after importing into a store it
-serves.
+might. `timeline restore` (store/restore.py) writes events with the recorded_at
+of the store they came from, and only into an empty store: restart the API
+after restoring into a store it serves. `timeline import` records them now.
 """
 
 from __future__ import annotations

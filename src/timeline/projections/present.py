@@ -57,6 +57,7 @@ def assertion_view(state: Assertion, *, recorded_at: datetime, last_position: in
         last_reported_at=state.last_reported_at,
         recorded_at=recorded_at,
         last_position=last_position,
+        dataset_row=state.dataset_row,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from timeline.domain.values import Citation, Place, Quantity
+from timeline.domain.values import Citation, DatasetRow, Place, Quantity
 
 
 class InvalidPageCursor(ValueError):
@@ -44,7 +44,10 @@ class AssertionView(msgspec.Struct, kw_only=True):
     first_reported_at: datetime
     last_reported_at: datetime
     recorded_at: datetime
-    # the largest event position this state folds in: a cheap, exact ETag input
+    # the published dataset row it came from (ACLED, UCDP GED), or None
+    dataset_row: DatasetRow | None = None
+    # the largest event position this state folds in: a cheap, exact ETag input;
+    # the last field, since the write path rewrites it at the end of the stored JSON
     last_position: int = 0
 
 

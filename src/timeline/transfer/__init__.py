@@ -1,4 +1,4 @@
-"""Moving data in and out: `timeline import` of an NDJSON log, `timeline export` in four formats."""
+"""Moving data in and out: `timeline import`/`restore` of an NDJSON log, `timeline export`."""
 
 from __future__ import annotations
 
@@ -14,16 +14,25 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from timeline.projections.temporal import parse_instant
+from timeline.projections.views import AssertionView
 from timeline.store.db import create_engine
-from timeline.store.restore import RestoreConflict
-from timeline.transfer.export import export_log, timeline_state
-from timeline.transfer.formats import to_csv, to_geojson, to_timelinejs
+from timeline.store.restore import RestoreConflict, StoreNotEmpty
+from timeline.transfer.export import export_log, source_publishers, timeline_state
+from timeline.transfer.formats import to_acled_csv, to_csv, to_geojson, to_timelinejs
 from timeline.transfer.importer import ImportReport, import_events
 from timeline.transfer.ndjson import BadLine
 
-__all__ = ["BadLine", "ImportReport", "RestoreConflict", "cli_export", "cli_import"]
+__all__ = [
+    "BadLine",
+    "ImportReport",
+    "RestoreConflict",
+    "cli_export",
+    "cli_import",
+    "cli_import_dataset",
+    "cli_restore",
+]
 
-FORMATS = ("ndjson", "csv", "timelinejs", "geojson")
+FORMATS = ("ndjson", "csv", "timelinejs", "geojson", "acled")
 
 
 def _err(message: str) -> None:
@@ -54,9 +63,14 @@ def _open_input(file: str) -> Iterator[tuple[BinaryIO, int | None]]:
         yield stream, os.fstat(stream.fileno()).st_size
 
 
-async def cli_import(url: str, file: str) -> int:
-    """`timeline import FILE`: 0 when restored, 1 on a bad line or a conflict (nothing written)."""
-    engine = create_engine(url, pool_size=1, application="timeline import")
+async def cli_import(url: str, file: str, *, keep_clocks: bool = False) -> int:
+    """`timeline import FILE`: 0 when appended, 1 on a bad line or a conflict (nothing written).
+
+    With `keep_clocks` it is `timeline restore FILE`: into an empty store, with
+    the file's recorded_at and metadata.
+    """
+    verb = "restore" if keep_clocks else "import"
+    engine = create_engine(url, pool_size=1, application=f"timeline {verb}")
     try:
         with _open_input(file) as (stream, size), _progress_bar() as bar:
             tasks: dict[str, TaskID] = {}
@@ -66,20 +80,65 @@ async def cli_import(url: str, file: str) -> int:
                     tasks[phase] = bar.add_task(phase, total=total)
                 bar.update(tasks[phase], completed=done, total=total)
 
-            report = await import_events(engine, stream, progress=progress, size=size)
+            report = await import_events(
+                engine,
+                stream,
+                progress=progress,
+                size=size,
+                actor=f"timeline {verb}",
+                keep_clocks=keep_clocks,
+            )
     except OSError as error:
-        _err(f"import: {error}")
+        _err(f"{verb}: {error}")
         return 1
-    except (BadLine, RestoreConflict) as error:
-        _err(f"import refused, nothing written: {error}")
+    except (BadLine, RestoreConflict, StoreNotEmpty) as error:
+        _err(f"{verb} refused, nothing written: {error}")
         return 1
     finally:
         await engine.dispose()
+    clocks = (
+        "kept the file's recorded_at and metadata" if keep_clocks else "recorded now, by this store"
+    )
     _err(
-        f"import: {report.lines} events read, {report.written} written, "
+        f"{verb}: {report.lines} events read, {report.written} written ({clocks}), "
         f"{report.skipped} already present"
     )
     return 0
+
+
+DATASETS = ("acled", "ucdp-ged")
+
+
+async def cli_import_dataset(
+    url: str,
+    file: str,
+    *,
+    fmt: str,
+    timeline: str | None,
+    release: str | None,
+    deletions: str | None,
+    skip_bad: bool,
+    partial: bool = False,
+) -> int:
+    """`timeline import --format acled|ucdp-ged FILE --timeline SLUG --release DATE`."""
+    from timeline.transfer.dataset_cli import import_dataset
+
+    return await import_dataset(
+        url,
+        file,
+        fmt=fmt,
+        timeline=timeline,
+        release=release,
+        deletions=deletions,
+        skip_bad=skip_bad,
+        partial=partial,
+        progress_bar=_progress_bar,
+    )
+
+
+async def cli_restore(url: str, file: str) -> int:
+    """`timeline restore FILE`: a backup into an empty store, keeping its clocks."""
+    return await cli_import(url, file, keep_clocks=True)
 
 
 def parse_known_at(raw: str) -> datetime:
@@ -101,10 +160,24 @@ async def _write_state(url: str, fmt: str, slug: str, known_at: datetime | None)
     page, assertions = state
     if fmt == "csv":
         return to_csv(assertions).encode()
+    if fmt == "acled":
+        return await _acled_csv(url, assertions)
     document = (
         to_timelinejs(page, assertions) if fmt == "timelinejs" else to_geojson(page, assertions)
     )
     return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+async def _acled_csv(url: str, assertions: list[AssertionView]) -> bytes:
+    """ACLED's columns, one row per assertion, with the cited sources' publishers by name."""
+    engine = create_engine(url, pool_size=1, application="timeline export")
+    try:
+        cited = {c.source_id for a in assertions for c in a.citations}
+        async with engine.connect() as conn:
+            publishers = await source_publishers(conn, cited)
+    finally:
+        await engine.dispose()
+    return to_acled_csv(assertions, publishers).encode()
 
 
 @contextmanager
@@ -137,7 +210,7 @@ async def cli_export(
         return 2
     if fmt == "ndjson":
         if known_at is not None:
-            _err("export: ndjson is the whole log; --known-at is for csv, timelinejs, geojson")
+            _err("export: ndjson is the whole log; --known-at is for the state formats")
             return 2
         return await _export_log(url, timeline, output)
     if timeline is None:

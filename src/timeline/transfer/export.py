@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from timeline.projections.reads import get_timeline
 from timeline.projections.temporal import Temporal
@@ -39,6 +39,17 @@ async def export_log(engine: AsyncEngine, timeline: str | None = None) -> AsyncI
             result = await conn.stream(_LOG, {"timeline": timeline})
             async for row in result:
                 yield encode_line(row)
+
+
+_PUBLISHERS = text(
+    "SELECT source_id, publisher FROM projections.sources WHERE source_id = ANY(:ids)"
+)
+
+
+async def source_publishers(conn: AsyncConnection, source_ids: Iterable[str]) -> dict[str, str]:
+    """Each source's publisher by id, for exports that name sources (ACLED's `source`)."""
+    rows = await conn.execute(_PUBLISHERS, {"ids": sorted(set(source_ids))})
+    return {row.source_id: row.publisher for row in rows}
 
 
 async def timeline_state(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -14,6 +14,7 @@ import msgspec
 from timeline.domain.kinds import KINDS
 from timeline.domain.values import Quantity
 from timeline.projections.views import AssertionView, TimelinePage
+from timeline.transfer import acled
 
 CSV_COLUMNS = (
     "id",
@@ -89,6 +90,20 @@ def to_csv(assertions: Sequence[AssertionView]) -> str:
                 _time(a.recorded_at),
             ]
         )
+    return out.getvalue()
+
+
+def to_acled_csv(assertions: Sequence[AssertionView], publishers: Mapping[str, str]) -> str:
+    """ACLED's CSV: its codebook's columns, a row per live assertion (transfer/acled.py maps).
+
+    A retracted assertion is left out, as ACLED leaves out the rows it deleted.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(acled.COLUMNS)
+    for a in assertions:
+        if a.status != "retracted":
+            writer.writerow(acled.export_row(a, publishers))
     return out.getvalue()
 
 

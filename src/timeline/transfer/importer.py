@@ -1,4 +1,10 @@
-"""`timeline import`: restore an NDJSON log into this store, all or nothing for bad input.
+"""`timeline import` and `timeline restore` of an NDJSON log, all or nothing for bad input.
+
+`import` appends the file's events afresh: this store's recorded_at and the
+importer's metadata (DESIGN §3: events moved between stores are appended
+afresh). `restore` puts a backup back into an empty store with the file's own
+recorded_at and metadata, and says so. Both check every line, and the file as
+a whole against the domain's rules, before writing anything.
 
 First pass: every line is parsed and checked, then COPY'd into a session-local
 staging table in chunks (memory stays flat whatever the file's size). The
@@ -14,15 +20,18 @@ Committing per batch, staging included, keeps the feed's horizon moving.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from datetime import datetime
+from typing import Any, BinaryIO
 
 import msgspec
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from timeline.projections import apply
 from timeline.store.restore import (
     RestoreConflict,
     StagedEvent,
+    check_empty,
     create_staging,
     drop_staging,
     first_problem,
@@ -31,7 +40,7 @@ from timeline.store.restore import (
     restore_lines_quietly,
     stage,
 )
-from timeline.transfer.ndjson import parse_line
+from timeline.transfer.ndjson import BadLine, parse_line
 
 DEFAULT_BATCH = 5000
 
@@ -42,6 +51,7 @@ Progress = Callable[[str, int, int | None], None]
 class ImportReport(msgspec.Struct, kw_only=True):
     lines: int = 0
     written: int = 0
+    kept_clocks: bool = False
 
     @property
     def skipped(self) -> int:
@@ -63,13 +73,27 @@ def _no_progress(phase: str, done: int, total: int | None) -> None:
 
 
 async def _stage_file(
-    conn: AsyncConnection, stream: BinaryIO, batch: int, progress: Progress, size: int | None
+    conn: AsyncConnection,
+    stream: BinaryIO,
+    batch: int,
+    progress: Progress,
+    size: int | None,
+    keep_clocks: bool,
 ) -> tuple[int, int]:
     """Parse, check and stage every line; (events staged, last line number)."""
+    now: datetime = await conn.scalar(text("SELECT clock_timestamp()"))
     chunk: list[StagedEvent] = []
     staged = last = 0
+    previous: datetime | None = None
     for number, raw, read in _lines(stream):
-        chunk.append(parse_line(raw, number))
+        event = parse_line(raw, number, now)
+        if keep_clocks:
+            # Kept clocks must read as a log: positions follow file order, so
+            # recorded_at must too, or a past answer would change.
+            if previous is not None and event.recorded_at < previous:
+                raise BadLine(number, "recorded_at: earlier than the line before's")
+            previous = event.recorded_at
+        chunk.append(event)
         last = number
         if len(chunk) >= batch:
             await stage(conn, chunk)
@@ -92,32 +116,46 @@ async def import_events(
     progress: Progress = _no_progress,
     size: int | None = None,
     project: bool = True,
+    actor: str = "timeline import",
+    keep_clocks: bool = False,
 ) -> ImportReport:
-    """Restore the events of `stream`; BadLine or RestoreConflict name the first bad line.
+    """Append the events of `stream` afresh; BadLine or RestoreConflict name the first bad line.
 
-    Nothing is written when a line is bad or contradicts the store. A second
-    import of the same file writes nothing. `project=False` restores the log
-    alone, for a caller that rebuilds the projections afterwards.
+    Each event written carries this store's recorded_at and metadata naming
+    `actor`. With `keep_clocks` (a restore) the store must be empty
+    (StoreNotEmpty) and each event keeps the file's recorded_at and metadata.
+    Nothing is written when a line is bad or contradicts the store or the
+    domain's rules. A second import of the same file writes nothing.
+    `project=False` writes the log alone, for a caller that rebuilds the
+    projections afterwards.
     """
-    report = ImportReport()
+    report = ImportReport(kept_clocks=keep_clocks)
+    metadata = msgspec.json.encode({"actor": actor}).decode()
+    options: dict[str, Any] = {"metadata": metadata, "keep_clocks": keep_clocks}
     async with engine.connect() as conn:
         await create_staging(conn)
         await conn.commit()
         try:
-            report.lines, last = await _stage_file(conn, stream, batch, progress, size)
+            if keep_clocks:
+                await check_empty(conn)
+            report.lines, last = await _stage_file(conn, stream, batch, progress, size, keep_clocks)
             problem = await first_problem(conn)
             await conn.commit()
             if problem is not None:
                 raise problem
             for first in range(1, last + 1, batch):
                 last_of_batch = first + batch - 1
+                if keep_clocks and first == 1:
+                    await check_empty(conn)  # again, in the first batch's transaction
                 if project:
-                    recorded = await restore_lines(conn, first, last_of_batch)
+                    recorded = await restore_lines(conn, first, last_of_batch, **options)
                     if recorded:
                         await apply(conn, recorded)
                     report.written += len(recorded)
                 else:
-                    report.written += await restore_lines_quietly(conn, first, last_of_batch)
+                    report.written += await restore_lines_quietly(
+                        conn, first, last_of_batch, **options
+                    )
                 await conn.commit()
                 progress("restoring", min(first + batch - 1, last), last)
         except BaseException:

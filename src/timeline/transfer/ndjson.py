@@ -8,7 +8,7 @@ back exactly what was written.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -19,6 +19,8 @@ from timeline.domain.events import (
     AssertionRecorded,
     AssertionRevised,
     Event,
+    SourceRegistered,
+    TimelineOpened,
     reported_at_of,
 )
 from timeline.domain.kinds import KINDS
@@ -53,6 +55,17 @@ class BadLine(ValueError):
 _decoder = msgspec.json.Decoder(LogLine)
 _encoder = msgspec.json.Encoder()
 
+# The columns' own ranges: a value beyond them would fail in the driver or the
+# database, after the file was judged good.
+MAX_VERSION = 2**63 - 1
+MAX_SCHEMA_VERSION = 2**15 - 1
+# A report dated later than this past the import's clock is a typo or a forgery:
+# every later event of its assertion would then precede its first report.
+FUTURE_SKEW = timedelta(minutes=5)
+OPENING_TYPES: frozenset[str] = frozenset(
+    str(cls.__struct_config__.tag) for cls in (TimelineOpened, SourceRegistered, AssertionRecorded)
+)
+
 
 def encode_line(row: Any) -> bytes:
     """One line (with its newline) from a row of the events table selected as text."""
@@ -79,9 +92,54 @@ def _stream_id_of(event: Event) -> str | None:
     return None
 
 
-def _check_aware(value: datetime | None, field: str) -> None:
-    if value is not None and value.utcoffset() is None:
+def _check_time(value: datetime | None, field: str, now: datetime | None) -> None:
+    """An aware time that PostgreSQL can store (years 1-9999 in UTC), not in the future."""
+    if value is None:
+        return
+    if value.utcoffset() is None:
         raise ValueError(f"{field}: needs a time zone (RFC 3339)")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{field}: {value.isoformat()} is outside years 1-9999 in UTC") from None
+    if now is not None and in_utc > now + FUTURE_SKEW:
+        raise ValueError(f"{field}: {in_utc.isoformat()} is in the future")
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string holding U+0000 (PostgreSQL text and jsonb refuse it)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_at(key, path) or _nul_at(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_at(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _check_ranges(line: LogLine) -> None:
+    if not 1 <= line.version <= MAX_VERSION:
+        raise ValueError(f"version: must be between 1 and {MAX_VERSION}")
+    if line.type not in EVENT_TYPES:
+        raise ValueError(f"type: unknown event type {line.type!r}")
+    if not 1 <= line.schema_version <= MAX_SCHEMA_VERSION:
+        raise ValueError(f"schema_version: must be between 1 and {MAX_SCHEMA_VERSION}")
+    if (line.version == 1) != (line.type in OPENING_TYPES):
+        opening = "a stream opens with" if line.version == 1 else "only version 1 may be"
+        raise ValueError(f"version: {opening} one of {', '.join(sorted(OPENING_TYPES))}")
+    for name in ("stream_type", "stream_id", "timeline"):
+        if "\x00" in (getattr(line, name) or ""):
+            raise ValueError(f"{name}: holds U+0000, which this store cannot keep")
+    for name in ("data", "metadata"):
+        found = _nul_at(msgspec.json.decode(getattr(line, name)), name)
+        if found:
+            raise ValueError(f"{found}: holds U+0000, which this store cannot keep")
 
 
 def _check_event(line: LogLine, event: Event) -> None:
@@ -91,6 +149,10 @@ def _check_event(line: LogLine, event: Event) -> None:
         raise ValueError(f"stream_id: {line.stream_id!r} is not the id in data")
     if line.reported_at != reported_at_of(event):
         raise ValueError("reported_at: differs from the event's own")
+    if line.stream_type == "timeline" and line.timeline != line.stream_id:
+        raise ValueError(f"timeline: a timeline's events carry its slug {line.stream_id!r}")
+    if line.stream_type == "source" and line.timeline is not None:
+        raise ValueError("timeline: a source belongs to no timeline (null)")
     if isinstance(event, AssertionRecorded):
         if line.timeline != event.timeline:
             raise ValueError(f"timeline: {line.timeline!r} is not the assertion's")
@@ -104,8 +166,12 @@ def _check_event(line: LogLine, event: Event) -> None:
             raise ValueError(f"data.kind: unknown kind {event.kind!r}")
 
 
-def parse_line(raw: bytes, number: int) -> StagedEvent:
-    """The staged row of line `number`, or BadLine saying what is wrong with it."""
+def parse_line(raw: bytes, number: int, now: datetime | None = None) -> StagedEvent:
+    """The staged row of line `number`, or BadLine saying what is wrong with it.
+
+    With `now`, a `reported_at` or `recorded_at` later than `now` (give or take
+    FUTURE_SKEW) is refused.
+    """
     try:
         line = _decoder.decode(raw)
     except msgspec.ValidationError as error:
@@ -113,21 +179,16 @@ def parse_line(raw: bytes, number: int) -> StagedEvent:
     except msgspec.DecodeError as error:
         raise BadLine(number, f"not JSON ({error})") from None
     try:
-        if line.version < 1:
-            raise ValueError("version: must be 1 or more")
-        if line.type not in EVENT_TYPES:
-            raise ValueError(f"type: unknown event type {line.type!r}")
-        if line.schema_version < 1:
-            raise ValueError("schema_version: must be 1 or more")
         if not bytes(line.metadata).lstrip().startswith(b"{"):
             raise ValueError("metadata: must be a JSON object")
-        _check_aware(line.reported_at, "reported_at")
-        _check_aware(line.recorded_at, "recorded_at")
+        _check_ranges(line)
+        _check_time(line.reported_at, "reported_at", now)
+        _check_time(line.recorded_at, "recorded_at", now)
         event = decode_data(line.type, line.schema_version, bytes(line.data))
         _check_event(line, event)
     except (msgspec.ValidationError, msgspec.DecodeError) as error:
         raise BadLine(number, f"data: {error}") from None
-    except (ValueError, MissingUpcaster, DomainError) as error:
+    except (ValueError, OverflowError, RecursionError, MissingUpcaster, DomainError) as error:
         raise BadLine(number, str(error)) from None
     return StagedEvent(
         line=number,
