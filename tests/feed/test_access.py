@@ -50,6 +50,7 @@ async def test_streams_past_the_process_limit_get_a_503_with_retry_after(
         ):
             first = await streams.enter_async_context(client.stream("GET", STREAM))
             assert first.status_code == 200
+            await anext(first.aiter_lines())  # its body runs, so it counts
             async with client.stream("GET", STREAM) as second:
                 assert second.status_code == 200
                 await anext(second.aiter_lines())  # it runs, so it counts
