@@ -41,6 +41,7 @@ class Settings:
     max_streams: int = 1000  # open SSE streams per process; beyond it 503
     trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
     write_rate_limit: int = 6000  # writes per minute per API key and process; 0: none
+    nats_url: str = "nats://127.0.0.1:4222"  # the relay's broker (timeline relay nats)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +76,7 @@ class Settings:
             db_connect_timeout=_seconds(env, "TIMELINE_DB_CONNECT_TIMEOUT", 1.5),
             max_streams=_int(env, "TIMELINE_MAX_STREAMS", 1000, 1, 1_000_000),
             write_rate_limit=_int(env, "TIMELINE_WRITE_RATE_LIMIT", 6000, 0, 10_000_000),
+            nats_url=env.get("TIMELINE_NATS_URL") or "nats://127.0.0.1:4222",
         )
 
 
