@@ -44,3 +44,10 @@ mutant own_clock src/timeline/commands/writer.py '                recorded_at=lo
 mutant no_replay_on_refusal src/timeline/commands/writer.py '                if (first := await self._first_result(conn, ctx)) is not None:|||                if False:' "tests/commands/test_runner.py tests/api/test_writes.py"
 mutant view_read_back src/timeline/api/writes.py '    body: Any = None if result.view is None else msgspec.Raw(result.view)|||    body: Any = None' "tests/api/test_writes.py"
 mutant no_if_match src/timeline/commands/writer.py '                    raise StaleVersion(expected, loaded.version)|||                    pass' "tests/commands"
+# The relay: resumes where it left off, retries a failed publish, one relay per stream.
+R=src/timeline/relay/publish.py
+mutant relay_resumes_from_start $R '        return max(candidates, key=lambda c: decode_cursor(self.store, c), default=None)|||        return None' "tests/relay/test_exactly_once.py -k killed"
+mutant relay_no_retry $R '                await asyncio.sleep(backoff(failures))
+        self.cursor = cursor|||                break
+        self.cursor = cursor' "tests/relay/test_failover.py -k restart"
+mutant relay_no_lock src/timeline/relay/checkpoint.py '    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)))|||    return True' "tests/relay/test_failover.py -k takes_over"

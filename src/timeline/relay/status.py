@@ -47,7 +47,7 @@ async def relay_status(url: str, name: str | None = None) -> list[RelayStatus]:
                     text(
                         "SELECT name, cursor, published, saved_at, "
                         "extract(epoch FROM now() - saved_at) FROM relay_checkpoints "
-                        "WHERE :name IS NULL OR name = :name ORDER BY name"
+                        "WHERE CAST(:name AS text) IS NULL OR name = :name ORDER BY name"
                     ),
                     {"name": name},
                 )
