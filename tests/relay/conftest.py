@@ -26,9 +26,9 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tests.pg import scratch_database
 from tests.store.streams import committed_append, fresh_stream, opened, retitled
-
 from timeline.migrate import migrate
 from timeline.store.db import create_engine
 from timeline.store.feed import read_feed, store_id

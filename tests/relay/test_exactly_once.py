@@ -6,6 +6,7 @@ import asyncio
 import random
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tests.relay.conftest import (
     Names,
     Relays,

@@ -15,6 +15,7 @@ import nats.errors
 import pytest
 from nats.js.client import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tests.relay.conftest import (
     NATS_SERVER,
     Names,
@@ -25,7 +26,6 @@ from tests.relay.conftest import (
     stream_ids,
     wait_caught_up,
 )
-
 from timeline.relay.publish import Relay, RelayOptions
 
 

@@ -8,9 +8,9 @@ import sys
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tests.relay.conftest import Names, jetstream, wait_caught_up
 from tests.store.streams import committed_append, fresh_stream, opened, retitled
-
 from timeline.relay.publish import Relay, RelayOptions
 from timeline.relay.status import relay_status
 

@@ -51,3 +51,8 @@ mutant relay_no_retry $R '                await asyncio.sleep(backoff(failures))
         self.cursor = cursor|||                break
         self.cursor = cursor' "tests/relay/test_failover.py -k restart"
 mutant relay_no_lock src/timeline/relay/checkpoint.py '    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)))|||    return True' "tests/relay/test_failover.py -k takes_over"
+# Reads on a standby (tests/replica): the feed's horizon, the answers' snapshots and finality.
+mutant standby_horizon_from_xip src/timeline/store/feed.py '"(SELECT CASE WHEN pg_is_in_recovery() THEN|||"(SELECT CASE WHEN false THEN' "tests/replica/test_standby.py -k holds_back"
+mutant standby_snapshot_as_is src/timeline/projections/freshness.py '    f"(CASE WHEN pg_is_in_recovery() THEN {_XMIN}|||    f"(CASE WHEN false THEN {_XMIN}' "tests/replica/test_standby.py -k open_when"
+mutant standby_final src/timeline/projections/freshness.py '    "AND NOT pg_is_in_recovery()"|||    "AND true"' "tests/replica/test_standby.py -k never_final"
+mutant min_position_ignored src/timeline/api/replicas.py '    if position is None or state.read_engine is None:|||    if True:' "tests/replica/test_standby.py -k min_position"

@@ -39,7 +39,8 @@ async def _key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
             headers=CHALLENGE,
         )
     state = AppState.of(connection)
-    async with state.read() as conn:  # one SELECT: no transaction round trips
+    # On the primary: a key just made, or just revoked, counts at once (not once replayed).
+    async with state.read_primary() as conn:  # one SELECT: no transaction round trips
         key = await find_key(conn, token)
     if key is None:
         raise ApiProblem(
