@@ -195,8 +195,17 @@ def relays(relay_db: str, nats_url: str, names: Names, tmp_path: Path) -> Iterat
 class Writers:
     """`count` writers appending to streams of their own until stopped."""
 
-    def __init__(self, engine: AsyncEngine, count: int, seed: int, pause: float = 0.005) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        count: int,
+        seed: int,
+        pause: float = 0.005,
+        *,
+        ride_out: bool = False,
+    ) -> None:
         self.engine = engine
+        self.ride_out = ride_out  # go on writing after the database goes away
         self.rng = random.Random(seed)
         self.stopping = asyncio.Event()
         self.appended = 0
@@ -210,7 +219,16 @@ class Writers:
             n = self.rng.randrange(1, 4)
             events = [opened(stream) if version == 0 else retitled(stream, "r")]
             events += [retitled(stream, "x")] * (n - 1)
-            await committed_append(self.engine, stream, version, events)
+            try:
+                await committed_append(self.engine, stream, version, events)
+            except Exception:
+                if not self.ride_out:
+                    raise
+                # The server went away: whether that append committed is unknown, so
+                # go on in a new stream; the feed, not this count, is what tests compare.
+                stream, version = fresh_stream(), 0
+                await asyncio.sleep(0.1)
+                continue
             version += n
             self.appended += n
             await asyncio.sleep(self.pause)

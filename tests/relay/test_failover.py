@@ -16,6 +16,7 @@ import pytest
 from nats.js.client import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.cluster import throwaway_cluster
 from tests.relay.conftest import (
     NATS_SERVER,
     Names,
@@ -26,7 +27,9 @@ from tests.relay.conftest import (
     stream_ids,
     wait_caught_up,
 )
+from timeline.migrate import migrate
 from timeline.relay.publish import Relay, RelayOptions
+from timeline.store.db import create_engine
 
 
 async def test_of_two_relays_one_publishes_and_the_other_takes_over_when_it_dies(
@@ -165,4 +168,33 @@ async def test_a_publish_whose_ack_was_lost_is_sent_again_and_stored_once(
         relay.stop()
         await task
     assert calls > len(expected), "no publish was retried"
+    assert published == expected
+
+
+async def test_a_relay_rides_out_a_postgresql_restart_mid_stream_and_loses_nothing(
+    names: Names, nats_url: str, tmp_path: Path
+) -> None:
+    with throwaway_cluster() as cluster:
+        await asyncio.to_thread(migrate, cluster.url)
+        engine = create_engine(cluster.url, pool_size=6)
+        relays = Relays(cluster.url, nats_url, names, tmp_path)
+        try:
+            relay = relays.start()
+            writers = Writers(engine, 4, seed=5, ride_out=True)
+            try:
+                await relay.wait_for("publishing")
+                await asyncio.sleep(1.0)
+                await asyncio.to_thread(cluster.restart)
+                await relay.wait_for("publishing", count=2)  # it took the lock again
+                await asyncio.sleep(1.0)
+            finally:
+                await writers.stop()
+            async with jetstream(nats_url) as (_, js):
+                expected = await wait_caught_up(js, names.stream, engine)
+                published = await stream_ids(js, names.stream)
+            assert relay.close() == 0
+        finally:
+            relays.kill_all()
+            await engine.dispose()
+    assert "starting again" in relay.text()
     assert published == expected

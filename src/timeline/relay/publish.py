@@ -51,7 +51,7 @@ RELAY_TIMEOUTS = Timeouts(statement=30.0, command=30.0, acquire=10.0, connect=5.
 # A relay waiting for the lock asks again this often.
 LOCK_POLL_SECONDS = 0.5
 # Held-back events surface without a wake-up; look again this often when idle.
-IDLE_POLL_SECONDS = 1.0
+IDLE_POLL_SECONDS = 0.25
 
 
 class RelayOptions(msgspec.Struct, frozen=True, kw_only=True):
