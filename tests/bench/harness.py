@@ -43,6 +43,8 @@ TARGETS = (
     Target("read.known_at@*_vs_10k", 1.5, "a page, big store <= 1.5x 10k events"),
     Target("read.http_page@*", 1.5, "a page over HTTP, big store <= 1.5x 10k events"),
     Target("write.*@*", 1.5, "a write, big store <= 1.5x 10k events"),
+    # Issue 16's.
+    Target("relay.throughput", 0.5, "relay >= 0.5x nats-py publishing with acks"),
 )
 
 
