@@ -46,7 +46,9 @@ mutant view_read_back src/timeline/api/writes.py '    body: Any = None if result
 mutant no_if_match src/timeline/commands/writer.py '                    raise StaleVersion(expected, loaded.version)|||                    pass' "tests/commands"
 # The relay: resumes where it left off, retries a failed publish, one relay per stream.
 R=src/timeline/relay/publish.py
-mutant relay_resumes_from_start $R '        return max(candidates, key=lambda c: decode_cursor(self.store, c), default=None)|||        return None' "tests/relay/test_exactly_once.py -k killed"
+mutant relay_resumes_from_start $R '        return last
+|||        return None
+' "tests/relay/test_exactly_once.py -k killed"
 mutant relay_no_retry $R '                await asyncio.sleep(backoff(failures))
         self.cursor = cursor|||                break
         self.cursor = cursor' "tests/relay/test_failover.py -k restart"

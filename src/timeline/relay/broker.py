@@ -78,14 +78,19 @@ async def ensure_stream(
 
 
 async def last_message_id(js: JetStreamContext, name: str) -> str | None:
-    """The Nats-Msg-Id of the stream's last message, or None (empty, or it was removed)."""
+    """The Nats-Msg-Id of the stream's last message still held, or None (it holds none).
+
+    The stream's last sequence number outlives a deleted or lost last message, so
+    this walks back from it to the newest message still there.
+    """
     info = await js.stream_info(name)
     if info.state.messages == 0:
         return None
-    try:
-        message = await js.get_msg(name, seq=info.state.last_seq)
-    except NotFoundError:
-        return None
-    headers = message.headers or {}
-    value = headers.get("Nats-Msg-Id")
-    return None if value is None else str(value)
+    for seq in range(info.state.last_seq, info.state.first_seq - 1, -1):
+        try:
+            message = await js.get_msg(name, seq=seq)
+        except NotFoundError:
+            continue
+        value = (message.headers or {}).get("Nats-Msg-Id")
+        return None if value is None else str(value)
+    return None

@@ -6,9 +6,9 @@ them in feed order whatever fails), with `Nats-Msg-Id` = the event's cursor;
 save the checkpoint every `checkpoint_every` acks or `checkpoint_seconds`,
 and when the feed is caught up.
 
-Exactly once: the resume point is the later of the saved checkpoint and the
-id of the stream's last message, so a restart publishes again only what the
-broker may not have; and any event published twice within the stream's
+Exactly once: the resume point is the id of the stream's last message (or the
+saved checkpoint when the stream holds none of ours), so a restart publishes
+again only what the broker does not have; and any event published twice within the stream's
 duplicate window (a retried publish whose first ack was lost, or two relays
 for a moment) is dropped by JetStream. In order: each relay publishes in feed
 order and waits for each ack, so an event is first stored only after every
@@ -199,11 +199,26 @@ class _Session:
                     await self._save()
 
     async def _resume_point(self) -> str | None:
-        """The later of the checkpoint and the stream's last id: what the broker surely has."""
+        """After the stream's last event of ours, else after the checkpoint.
+
+        The stream's last id is what the broker holds: past the checkpoint after a
+        crash (the unsaved tail), and behind it only when the broker lost messages
+        it had acknowledged, which are then published again. A stream that holds
+        none of ours (new, purged, aged out) resumes from the checkpoint.
+        """
         saved = await load_checkpoint(self.pg, self.options.stream)
         last = await last_message_id(self.js, self.options.stream)
-        candidates = [c for c in (saved, last) if c is not None and self._ours(c)]
-        return max(candidates, key=lambda c: decode_cursor(self.store, c), default=None)
+        if last is None or not self._ours(last):
+            return saved if saved is not None and self._ours(saved) else None
+        if saved is not None and self._ours(saved) and self._before(last, saved):
+            self.relay.log(
+                f"the stream ends at {last}, before the checkpoint {saved}: the broker "
+                "lost acknowledged messages; publishing them again"
+            )
+        return last
+
+    def _before(self, cursor: str, other: str) -> bool:
+        return decode_cursor(self.store, cursor) < decode_cursor(self.store, other)
 
     def _ours(self, cursor: str) -> bool:
         try:
