@@ -138,8 +138,13 @@ async def test_a_relay_rides_out_a_nats_restart_mid_stream_and_loses_nothing(
     assert published == expected
 
 
-async def test_a_publish_whose_ack_was_lost_is_sent_again_and_stored_once(
-    relay_engine: AsyncEngine, names: Names, nats_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("lost", ["message", "ack"])
+async def test_a_publish_whose_message_or_ack_was_lost_is_sent_again_and_stored_once(
+    relay_engine: AsyncEngine,
+    names: Names,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    lost: str,
 ) -> None:
     writers = Writers(relay_engine, 2, seed=4)
     while writers.appended < 60:  # noqa: ASYNC110 - the writers keep a count, not an event
@@ -148,15 +153,17 @@ async def test_a_publish_whose_ack_was_lost_is_sent_again_and_stored_once(
     publish = JetStreamContext.publish
     calls = 0
 
-    async def ack_lost_every_7th(self: JetStreamContext, *args: Any, **kwargs: Any) -> Any:
+    async def lose_every_7th(self: JetStreamContext, *args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
+        if calls % 7 == 0 and lost == "message":
+            raise nats.errors.TimeoutError  # it never reached the broker
         ack = await publish(self, *args, **kwargs)  # the broker stores it...
         if calls % 7 == 0:
             raise nats.errors.TimeoutError  # ...and its ack never comes back
         return ack
 
-    monkeypatch.setattr(JetStreamContext, "publish", ack_lost_every_7th)
+    monkeypatch.setattr(JetStreamContext, "publish", lose_every_7th)
     options = RelayOptions(nats_url=nats_url, stream=names.stream, subject_prefix=names.prefix)
     relay = Relay(relay_engine.url.render_as_string(hide_password=False), options, log=print)
     task = asyncio.create_task(relay.run())

@@ -51,7 +51,7 @@ mutant relay_resumes_from_start $R '        return last
 ' "tests/relay/test_exactly_once.py -k killed"
 mutant relay_no_retry $R '                await asyncio.sleep(backoff(failures))
         self.cursor = cursor|||                break
-        self.cursor = cursor' "tests/relay/test_failover.py -k restart"
+        self.cursor = cursor' "tests/relay/test_failover.py -k was_lost"
 mutant relay_no_lock src/timeline/relay/checkpoint.py '    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)))|||    return True' "tests/relay/test_failover.py -k takes_over"
 # Reads on a standby (tests/replica): the feed's horizon, the answers' snapshots and finality.
 mutant standby_horizon_from_xip src/timeline/store/feed.py '"(SELECT CASE WHEN pg_is_in_recovery() THEN|||"(SELECT CASE WHEN false THEN' "tests/replica/test_standby.py -k holds_back"
