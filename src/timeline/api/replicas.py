@@ -51,6 +51,8 @@ def min_position(request: Request[Any, Any, Any]) -> int | None:
 
 async def read_your_writes(request: Request[Any, Any, Any]) -> None:
     """Before a read: wait for the standby to hold min_position, or send the read to the primary."""
+    # Each request decides afresh, whatever context the server runs it in.
+    read_from_primary.set(False)
     if request.method not in ("GET", "HEAD"):
         return
     position = min_position(request)
