@@ -136,6 +136,30 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(cli_tail(_url(settings), after=args.after, types=args.type or []))
 
 
+def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
+    if args.relay_command == "status":
+        from timeline.relay.status import cli_status
+
+        return asyncio.run(cli_status(_url(settings), args.stream, args.json))
+    from timeline.relay.publish import RelayOptions, cli_relay
+
+    options = RelayOptions(
+        nats_url=args.server or settings.nats_url,
+        stream=args.stream,
+        subject_prefix=args.subject_prefix,
+        cloudevents=args.format == "cloudevents",
+        duplicate_window=args.duplicate_window,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_seconds=args.checkpoint_seconds,
+    )
+    if options.duplicate_window <= options.checkpoint_seconds:
+        print(
+            "timeline: --duplicate-window must be longer than --checkpoint-seconds", file=sys.stderr
+        )
+        return 2
+    return asyncio.run(cli_relay(_url(settings), options))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="timeline",
@@ -237,6 +261,31 @@ def build_parser() -> argparse.ArgumentParser:
     t = events.add_parser("tail", help="Print events as they are appended; resume with --after.")
     t.add_argument("--after", default=None, help="a cursor to resume after")
     t.add_argument("--type", action="append", help="only this event type (repeatable)")
+
+    p = add("relay", cmd_relay, "Publish the feed to a broker, exactly once per cursor.")
+    relay = p.add_subparsers(dest="relay_command", required=True, metavar="ACTION")
+    r = relay.add_parser("nats", help="Publish every event to a NATS JetStream stream, in order.")
+    r.add_argument("--server", default=None, help="NATS URL (default TIMELINE_NATS_URL)")
+    r.add_argument("--stream", default="TIMELINE", help="the JetStream stream (default TIMELINE)")
+    r.add_argument(
+        "--subject-prefix",
+        default="timeline",
+        help="subjects are PREFIX.<stream type>.<event type> (default timeline)",
+    )
+    r.add_argument("--format", choices=["plain", "cloudevents"], default="plain")
+    r.add_argument(
+        "--duplicate-window",
+        type=float,
+        default=120.0,
+        help="seconds JetStream drops a repeated id (default 120; above --checkpoint-seconds)",
+    )
+    r.add_argument("--checkpoint-every", type=int, default=500, help="acks per save (default 500)")
+    r.add_argument(
+        "--checkpoint-seconds", type=float, default=1.0, help="longest wait between saves (1.0)"
+    )
+    r = relay.add_parser("status", help="Each relay's checkpoint, whether it runs, and its lag.")
+    r.add_argument("--stream", default=None, help="only this relay (its stream's name)")
+    r.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 

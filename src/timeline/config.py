@@ -45,6 +45,9 @@ class Settings:
     write_rate_limit: int = 6000  # writes per minute per API key and process; 0: none
     # How far past the server's clock a reported_at / published_at / withdrawn_at may lie.
     max_clock_skew_seconds: int = 300
+    nats_url: str = "nats://127.0.0.1:4222"  # the relay's broker (timeline relay nats)
+    read_database_url: str | None = None  # a streaming standby for the API's reads
+    read_wait_seconds: float = 1.0  # longest wait for the standby to reach min_position
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -53,6 +56,9 @@ class Settings:
         url = env.get("TIMELINE_DATABASE_URL") or None
         if url is not None:
             check_database_url(url, "TIMELINE_DATABASE_URL")
+        read_url = env.get("TIMELINE_READ_DATABASE_URL") or None
+        if read_url is not None:
+            check_database_url(read_url, "TIMELINE_READ_DATABASE_URL")
         level = env.get("TIMELINE_LOG_LEVEL", "info").lower()
         if level not in LOG_LEVELS:
             raise ConfigError(f"TIMELINE_LOG_LEVEL={level!r}: use one of {', '.join(LOG_LEVELS)}")
@@ -83,6 +89,9 @@ class Settings:
             max_streams=_int(env, "TIMELINE_MAX_STREAMS", 1000, 1, 1_000_000),
             write_rate_limit=_int(env, "TIMELINE_WRITE_RATE_LIMIT", 6000, 0, 10_000_000),
             max_clock_skew_seconds=_int(env, "TIMELINE_MAX_CLOCK_SKEW", 300, 0, 86_400),
+            nats_url=env.get("TIMELINE_NATS_URL") or "nats://127.0.0.1:4222",
+            read_database_url=read_url,
+            read_wait_seconds=_seconds(env, "TIMELINE_READ_WAIT", 1.0),
         )
 
 

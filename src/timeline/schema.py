@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from timeline.projections import tables as projection_tables
+from timeline.relay import checkpoint as relay_tables
 from timeline.store.tables import metadata
 
-__all__ = ["metadata", "projection_tables"]
+__all__ = ["metadata", "projection_tables", "relay_tables"]

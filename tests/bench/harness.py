@@ -46,6 +46,8 @@ TARGETS = (
     # Issue 17's
     Target("datasets.acled_import@*", 0.3, "ACLED import >= 0.3x COPY of the CSV"),
     Target("datasets.acled_reimport@*", 1.0, "ACLED re-import >= 1.0x COPY of the CSV"),
+    # Issue 16's.
+    Target("relay.throughput", 0.5, "relay >= 0.5x nats-py publishing with acks"),
 )
 
 

@@ -50,3 +50,17 @@ mutant own_clock src/timeline/commands/writer.py '                recorded_at=lo
 mutant no_replay_on_refusal src/timeline/commands/writer.py '                if (first := await self._first_result(conn, ctx)) is not None:|||                if False:' "tests/commands/test_runner.py tests/api/test_writes.py"
 mutant view_read_back src/timeline/api/writes.py '    body: Any = None if result.view is None else msgspec.Raw(result.view)|||    body: Any = None' "tests/api/test_writes.py"
 mutant no_if_match src/timeline/commands/writer.py '                    raise StaleVersion(expected, loaded.version)|||                    pass' "tests/commands"
+# The relay: resumes where it left off, retries a failed publish, one relay per stream.
+R=src/timeline/relay/publish.py
+mutant relay_resumes_from_start $R '        return last
+|||        return None
+' "tests/relay/test_exactly_once.py -k killed"
+mutant relay_no_retry $R '                await asyncio.sleep(backoff(failures))
+        self.cursor = cursor|||                break
+        self.cursor = cursor' "tests/relay/test_failover.py -k was_lost"
+mutant relay_no_lock src/timeline/relay/checkpoint.py '    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)))|||    return True' "tests/relay/test_failover.py -k takes_over"
+# Reads on a standby (tests/replica): the feed's horizon, the answers' snapshots and finality.
+mutant standby_horizon_from_xip src/timeline/store/feed.py '"(SELECT CASE WHEN pg_is_in_recovery() THEN|||"(SELECT CASE WHEN false THEN' "tests/replica/test_standby.py -k holds_back"
+mutant standby_snapshot_as_is src/timeline/projections/freshness.py '    f"(CASE WHEN pg_is_in_recovery() THEN {_XMIN}|||    f"(CASE WHEN false THEN {_XMIN}' "tests/replica/test_standby.py -k open_when"
+mutant standby_final src/timeline/projections/freshness.py '    "AND NOT pg_is_in_recovery()"|||    "AND true"' "tests/replica/test_standby.py -k never_final"
+mutant min_position_ignored src/timeline/api/replicas.py '    if position is None or state.read_engine is None:|||    if True:' "tests/replica/test_standby.py -k min_position"

@@ -22,6 +22,7 @@ from timeline.api.edge import allowed_methods, edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
 from timeline.api.limits import write_rate_limit
+from timeline.api.replicas import read_your_writes
 from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
 from timeline.api.state import AppState
@@ -91,9 +92,20 @@ def create_app(
     purger = Purger(
         engine, ttl=settings.idempotency_ttl_seconds, every=settings.idempotency_purge_seconds
     )
+    # Reads (not the feed, not a write's read-back) on a standby when one is set (docs/scale.md).
+    read_engine = None
+    if settings.read_database_url is not None:
+        read_engine = create_engine(
+            settings.read_database_url,
+            pool_size=settings.pool_size,
+            application="timeline-api-read",
+            timeouts=timeouts,
+        )
 
     async def dispose_engine() -> None:
         await engine.dispose()
+        if read_engine is not None:
+            await read_engine.dispose()
 
     cors = None
     if settings.cors_origins:
@@ -123,7 +135,8 @@ def create_app(
         cors_config=cors,
         middleware=[limit.middleware] if limit is not None else [],
         openapi_config=openapi_config(),
-        state=State({"timeline": AppState(settings, engine, writer)}),
+        state=State({"timeline": AppState(settings, engine, writer, read_engine)}),
+        before_request=read_your_writes,
         on_startup=[purger.start],
         on_shutdown=[purger.stop, dispose_engine],
         logging_config=None,

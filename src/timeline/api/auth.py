@@ -35,7 +35,9 @@ async def _live_key(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey | 
         token = _bearer(connection)
         key = None
         if token is not None:
-            async with AppState.of(connection).read() as conn:  # one SELECT, no transaction
+            # On the primary: a key just made, or just revoked, counts at once (not once
+            # replayed on a standby). One SELECT, no transaction round trips.
+            async with AppState.of(connection).read_primary() as conn:
                 key = await find_key(conn, token)
         state["api_key"] = key
         if key is not None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from timeline.api.auth import actor_of
 from timeline.api.caching import cached
 from timeline.api.errors import ApiProblem, request_id_of
+from timeline.api.replicas import position_header
 from timeline.api.state import AppState
 from timeline.commands.writer import WriteContext, Written
 from timeline.projections.temporal import Temporal
@@ -89,7 +90,7 @@ async def created(
     """
     body: Any = None if result.view is None else msgspec.Raw(result.view)
     if body is None:
-        async with AppState.of(request).read() as conn:
+        async with AppState.of(request).read_primary() as conn:
             body = await read(conn, result.stream.id, Temporal(recorded_at=result.recorded_at))
         if body is None:
             raise RuntimeError(f"{result.stream} was written but cannot be read back")
@@ -100,6 +101,7 @@ async def created(
             None,
             version=result.version,
             status_code=status_code,
-            headers={"Location": location},
+            # Its position: a read sending it back as min_position sees this write.
+            headers={"Location": location, **position_header(result.positions)},
         ),
     )

@@ -76,6 +76,17 @@ class Scope(msgspec.Struct, frozen=True):
 
 STORE = Scope()
 
+# The read's snapshot, as text. On a hot standby pg_current_snapshot() lists no running
+# transaction (recovery keeps them where pg_snapshot does not look; see store/feed.py),
+# so there it is cut to its xmin: it then claims to see only what ended before the
+# oldest transaction still running, less than the read saw and never more, so a check
+# against it errs towards computing the answer again.
+_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text"
+_NOW = (
+    f"(CASE WHEN pg_is_in_recovery() THEN {_XMIN} || ':' || {_XMIN} || ':' "
+    "ELSE pg_current_snapshot()::text END)"
+)
+
 # The newest event of the scope that the given snapshot did not see, if any. ORDER BY
 # with LIMIT (not EXISTS) keeps the scan on an index even in a generic plan; the
 # range `tx_id >= xmin(S)` bounds it by the recent writes.
@@ -85,32 +96,28 @@ _UNSEEN = (
     "AND NOT pg_visible_in_snapshot(e.tx_id, ${s}::text::pg_snapshot) "
     "ORDER BY e.tx_id DESC LIMIT 1)"
 )
-_CHECK_TIMELINE = (
-    "SELECT pg_current_snapshot()::text, "
-    + _UNSEEN.format(scope="e.timeline = $1", s=2)
-    + " IS NOT NULL"
-)
+_CHECK_TIMELINE = f"SELECT {_NOW}, " + _UNSEEN.format(scope="e.timeline = $1", s=2) + " IS NOT NULL"
 _CHECK_STREAM = (
-    "SELECT pg_current_snapshot()::text, "
+    f"SELECT {_NOW}, "
     + _UNSEEN.format(scope="e.stream_type = $1 AND e.stream_id = $2", s=3)
     + " IS NOT NULL"
 )
-_CHECK_STORE = (
-    "SELECT pg_current_snapshot()::text, " + _UNSEEN.format(scope="true", s=1) + " IS NOT NULL"
-)
+_CHECK_STORE = f"SELECT {_NOW}, " + _UNSEEN.format(scope="true", s=1) + " IS NOT NULL"
 
-_SNAPSHOT = "SELECT pg_current_snapshot()::text"
+_SNAPSHOT = f"SELECT {_NOW}"
 
 # A transaction's start time is taken a few microseconds before it shows in
 # pg_stat_activity; the margin covers that gap many times over.
 FINAL_MARGIN = "250 milliseconds"
 _FINAL = (
-    "SELECT pg_current_snapshot()::text, "
+    f"SELECT {_NOW}, "
     f"$1::timestamptz < clock_timestamp() - interval '{FINAL_MARGIN}' "
     "AND NOT EXISTS (SELECT FROM pg_stat_activity a WHERE a.datname = current_database() "
     "  AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() "
     "  AND (a.xact_start <= $1 OR (a.xact_start IS NULL AND a.state IS DISTINCT FROM 'idle'))) "
-    "AND NOT EXISTS (SELECT FROM pg_prepared_xacts p WHERE p.database = current_database())"
+    "AND NOT EXISTS (SELECT FROM pg_prepared_xacts p WHERE p.database = current_database()) "
+    # A standby's pg_stat_activity shows none of the primary's transactions: never final.
+    "AND NOT pg_is_in_recovery()"
 )
 
 

@@ -14,6 +14,11 @@ these events, so HORIZON skips a running transaction that the server's
 activity list shows connected to another database; any other (this database's,
 a prepared one, one whose owner we may not see, or one that has just ended) still
 holds the feed back, so the test errs only towards waiting.
+
+On a streaming standby the same reads keep the same promise (tests/replica): the
+horizon is then the standby's snapshot xmin, and WAL replay makes the standby's
+events a prefix of the primary's history, so a cursor from either server is good
+on the other; a standby that lags serves the same order, later.
 """
 
 from __future__ import annotations
@@ -35,12 +40,16 @@ from timeline.store.read import COLUMNS, row_to_recorded
 MAX_LIMIT = 1000
 
 # The first transaction id that may still be running here: events below it are settled.
+# On a hot standby, pg_current_snapshot() lists no running transaction at all (recovery
+# keeps them apart, in the snapshot's subtransaction array, which pg_snapshot omits), so
+# there the horizon is the snapshot's xmin: the oldest transaction the primary's WAL
+# shows still running (the standby counts every unseen lower id as running, too).
 HORIZON = (
-    "(SELECT coalesce(("
+    "(SELECT CASE WHEN pg_is_in_recovery() THEN pg_snapshot_xmin(snap.s) ELSE coalesce(("
     "SELECT min(x) FROM pg_snapshot_xip(snap.s) AS x WHERE NOT EXISTS ("
     "SELECT 1 FROM pg_stat_get_activity(NULL) AS a WHERE a.backend_xid = x::xid "
     "AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))"
-    "), pg_snapshot_xmax(snap.s)) FROM (SELECT pg_current_snapshot() AS s) AS snap)"
+    "), pg_snapshot_xmax(snap.s)) END FROM (SELECT pg_current_snapshot() AS s) AS snap)"
 )
 
 # Every statement here orders by `events.tx_id, events.position`, qualified: a bare
