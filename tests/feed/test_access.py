@@ -50,10 +50,13 @@ async def test_streams_past_the_process_limit_get_a_503_with_retry_after(
         ):
             first = await streams.enter_async_context(client.stream("GET", STREAM))
             assert first.status_code == 200
-            await anext(first.aiter_lines())  # its body runs, so it counts
+            # Hold each line iterator: one dropped is finalised, which closes its stream.
+            first_lines = first.aiter_lines()
+            await anext(first_lines)  # its body runs, so it counts
             async with client.stream("GET", STREAM) as second:
                 assert second.status_code == 200
-                await anext(second.aiter_lines())  # it runs, so it counts
+                second_lines = second.aiter_lines()
+                await anext(second_lines)  # it runs, so it counts
                 refused = await client.get(STREAM)
                 assert refused.status_code == 503, refused.text
                 assert refused.headers["content-type"].startswith("application/problem+json")
