@@ -9,13 +9,13 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 
 from timeline import __version__
 from timeline.api.assertions import AssertionController
 from timeline.api.auth import require_read
+from timeline.api.docs_ui import LocalSwaggerUI
 from timeline.api.edge import edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
@@ -46,7 +46,7 @@ def openapi_config() -> OpenAPIConfig:
         version=__version__,
         description=DESCRIPTION,
         path="/schema",
-        render_plugins=[ScalarRenderPlugin()],
+        render_plugins=[LocalSwaggerUI()],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
