@@ -28,6 +28,8 @@ from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import Timeouts, create_engine
+from timeline.web import route_handlers as web_route_handlers
+from timeline.web import template_config
 
 DESCRIPTION = """\
 An event-sourced, bitemporal store of conflict timelines.
@@ -105,6 +107,7 @@ def create_app(
             SourceController,
             AssertionController,
             health,
+            *web_route_handlers(),
             *extra_route_handlers,
         ],
         plugins=[ProblemDetailsPlugin(problem_details_config()), feed],
@@ -113,6 +116,7 @@ def create_app(
         cors_config=cors,
         middleware=[limit.middleware] if limit is not None else [],
         openapi_config=openapi_config(),
+        template_config=template_config(),
         state=State({"timeline": AppState(settings, engine, writer)}),
         on_shutdown=[dispose_engine],
         logging_config=None,
