@@ -71,9 +71,22 @@
     }
   }
 
-  // Swap the board, keeping the reader's place: scroll position and the focused element.
+  // The card the reader is looking at: the first one whose bottom is below the top of
+  // the window (the sticky controls cover the top, so from their bottom edge on).
+  function anchor() {
+    const top = form.getBoundingClientRect().bottom;
+    for (const card of boardBox.querySelectorAll("[data-assertion-id]")) {
+      const box = card.getBoundingClientRect();
+      if (box.bottom > top) return { id: card.id, top: box.top };
+    }
+    return null;
+  }
+
+  // Swap the board, keeping the reader's place: the card they were looking at stays where
+  // it was on the screen (cards may be added above it), and so does the focused element.
   function replace(html) {
     const x = window.scrollX, y = window.scrollY;
+    const seen = anchor();
     const focused = document.activeElement && boardBox.contains(document.activeElement)
       ? document.activeElement.closest("[id]") : null;
     const focusId = focused ? focused.id : null;
@@ -84,6 +97,8 @@
       if (again) again.focus({ preventScroll: true });
     }
     window.scrollTo(x, y);
+    const same = seen && document.getElementById(seen.id);
+    if (same) window.scrollBy(0, same.getBoundingClientRect().top - seen.top);
   }
 
   function step(index) {
