@@ -43,6 +43,9 @@ TARGETS = (
     Target("read.known_at@*_vs_10k", 1.5, "a page, big store <= 1.5x 10k events"),
     Target("read.http_page@*", 1.5, "a page over HTTP, big store <= 1.5x 10k events"),
     Target("write.*@*", 1.5, "a write, big store <= 1.5x 10k events"),
+    # Issue 14's
+    Target("viewer.all_cards_painted", 0.5, "viewer until every card painted <= 0.5x TimelineJS"),
+    Target("viewer.bytes", 0.5, "viewer bytes <= 0.5x TimelineJS's"),
 )
 
 

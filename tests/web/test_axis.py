@@ -78,3 +78,29 @@ def test_tick_labels_keep_apart(spans: list[tuple[date, date]]) -> None:
     for segment in axis.segments:
         xs = [segment.x(d) for d, _ in ticks(segment)]
         assert all(b - a >= 0.06 - 1e-9 for a, b in itertools.pairwise(xs))
+
+
+@given(
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=3000, unique=True),
+    st.integers(-1, 10**6 + 1),
+)
+def test_a_long_list_of_report_dates_is_thinned_keeping_ends_and_the_one_shown(
+    offsets: list[int], at: int
+) -> None:
+    from datetime import UTC, datetime
+
+    from timeline.web.board import MAX_STEPS, _step_of, thin_steps
+
+    origin = datetime(2020, 1, 1, tzinfo=UTC)
+    steps = [origin + timedelta(minutes=m) for m in sorted(offsets)]
+    known_at = origin + timedelta(minutes=at)
+    thinned = thin_steps(steps, known_at)
+    assert len(thinned) <= MAX_STEPS + 1
+    assert thinned == sorted(set(thinned))
+    assert thinned[0] == steps[0]
+    assert thinned[-1] == steps[-1]
+    shown = _step_of(steps, known_at)
+    if shown >= 0:
+        assert steps[shown] in thinned
+    if len(steps) <= MAX_STEPS:
+        assert thinned == steps

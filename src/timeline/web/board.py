@@ -17,6 +17,10 @@ from timeline.web.geo import MapView, build_map
 from timeline.web.words import time_words
 
 PAGE_SIZE = 100  # cards on one page: a 10,000-assertion timeline is read a page at a time
+# Report dates the knowledge control steps through: every one up to this many; past it,
+# evenly spaced ones (the first, the last and the one shown always among them), since a
+# slider of 10,000 steps is no use to a hand and its list would outweigh the page.
+MAX_STEPS = 400
 
 
 @dataclass
@@ -60,6 +64,19 @@ class Board:
         return [t.isoformat().replace("+00:00", "Z") for t in self.steps]
 
 
+def thin_steps(steps: list[datetime], known_at: datetime | None) -> list[datetime]:
+    """At most MAX_STEPS (+1) of `steps`, evenly spaced, keeping the first, the last and the
+    latest one at or before `known_at`."""
+    if len(steps) <= MAX_STEPS:
+        return steps
+    stride = (len(steps) - 1) / (MAX_STEPS - 1)
+    keep = {round(i * stride) for i in range(MAX_STEPS)}
+    shown = _step_of(steps, known_at)
+    if shown >= 0:
+        keep.add(shown)
+    return [steps[i] for i in sorted(keep)]
+
+
 def _step_of(steps: list[datetime], known_at: datetime | None) -> int:
     if known_at is None:
         return len(steps) - 1
@@ -98,7 +115,7 @@ async def read_board(
     page = await reads.get_timeline(conn, slug, temporal, filters, cursor=cursor, limit=limit)
     if page is None:
         return None
-    steps = await report_times(conn, slug, temporal)
+    steps = thin_steps(await report_times(conn, slug, temporal), temporal.known_at)
     axis = build_axis([(a.occurred_start, a.occurred_end) for a in page.assertions])
     marks: list[Mark] = []
     if axis is not None:

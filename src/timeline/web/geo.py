@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -107,19 +107,46 @@ def build_map(assertions: list[AssertionView]) -> MapView | None:
     def project(lon: float, lat: float) -> tuple[float, float]:
         return (lon - lon0) * squeeze * scale, (lat1 - lat) * scale
 
-    outlines = []
-    for country in _shapes()["countries"]:
-        d = []
-        for ring in country["rings"]:
-            points = [project(lon, lat) for lon, lat in ring]
-            d.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points) + "Z")
-        outlines.append((country["name"], "".join(d)))
+    outlines = _outlines((lon0, lat0, lon1, lat1), WIDTH)
     for place in places:
         place.x, place.y = project(place.lon, place.lat)
         place.r = max(3.0, PRECISION_RADIUS.get(place.precision, 0.1) * scale)
     places.sort(key=lambda p: -p.r)  # large areas first, so small ones stay clickable on top
     _label(places)
     return MapView(WIDTH, round(height, 1), outlines, places, elsewhere)
+
+
+@lru_cache(maxsize=64)
+def _outlines(view: tuple[float, float, float, float], width: float) -> list[tuple[str, str]]:
+    """The country outlines inside `view` (lon0, lat0, lon1, lat1) as SVG paths `width` wide.
+
+    Points are clamped to the view plus a margin (outside it nothing shows) and kept only
+    when a pixel or more from the last one kept, so a path holds what the eye can see:
+    a few kilobytes, where the 1:50m outlines of the whole box are a hundred and more.
+    """
+    lon0, lat0, lon1, lat1 = view
+    squeeze = math.cos(math.radians((lat0 + lat1) / 2))
+    scale = width / ((lon1 - lon0) * squeeze)
+    height = (lat1 - lat0) * scale
+    lo_x, lo_y, hi_x, hi_y = -4.0, -4.0, width + 4, height + 4
+    out = []
+    for country in _shapes()["countries"]:
+        d = []
+        for ring in country["rings"]:
+            points: list[tuple[int, int]] = []
+            inside = False
+            for lon, lat in ring:
+                x = (lon - lon0) * squeeze * scale
+                y = (lat1 - lat) * scale
+                inside = inside or (lo_x < x < hi_x and lo_y < y < hi_y)
+                point = (round(min(max(x, lo_x), hi_x)), round(min(max(y, lo_y), hi_y)))
+                if not points or abs(point[0] - points[-1][0]) + abs(point[1] - points[-1][1]) >= 2:
+                    points.append(point)
+            if inside and len(points) >= 3:
+                d.append("M" + "L".join(f"{x},{y}" for x, y in points) + "Z")
+        if d:
+            out.append((country["name"], "".join(d)))
+    return out
 
 
 def _label(places: list[MapPlace], room: float = 28.0) -> None:
