@@ -3,48 +3,27 @@ timeline: time from navigation until every card (every slide and marker, for Tim
 is on the page, and bytes transferred; and the first paint of a 10,000-assertion timeline
 beside the demo's, both measured in this run.
 
-TimelineJS is npm's @knight-lab/timelinejs 3.9.11, installed for the bench only into
-.bench/timelinejs (npm), served with its export by a plain static server on loopback.
+TimelineJS is npm's @knight-lab/timelinejs 3.9.11, installed for the bench and tests only
+(tests/web/timelinejs.py), served with its export by a plain static server on loopback.
 Each figure is the median of RUNS fresh browser contexts (no cache).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import shutil
 import statistics
-import subprocess
-import tempfile
-import threading
-from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from tests.bench import entry, fill
 from tests.bench.harness import Bench
 from tests.faults.server import cli, serve
+from tests.web import timelinejs
 from tests.web.conftest import chromium_path
 
-ROOT = Path(__file__).resolve().parents[2]
-NPM_DIR = ROOT / ".bench" / "timelinejs"
-TIMELINEJS = "@knight-lab/timelinejs@3.9.11"
-DIST = NPM_DIR / "node_modules" / "@knight-lab" / "timelinejs" / "dist"
 DEMO = "nagorno-karabakh-2020"
 BIG = "bench-viewer-10k"
 RUNS = 5
-
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>TimelineJS</title>
-<link rel="stylesheet" href="dist/css/timeline.css">
-<script src="dist/js/timeline.js"></script></head>
-<body><div id="timeline-embed" style="width: 100%; height: 650px"></div>
-<script>window.timeline = new TL.Timeline("timeline-embed", "export.json");</script>
-</body></html>
-"""
 
 # What "every card painted" means on each page; each returns performance.now() once true.
 VIEWER_READY = (
@@ -64,41 +43,6 @@ FIRST_PAINT = (
     " const p = performance.getEntriesByName('first-contentful-paint')[0];"
     " p ? done(p.startTime) : requestAnimationFrame(seen); }; seen(); })"
 )
-
-
-def _install_timelinejs() -> bool:
-    if (DIST / "js" / "timeline.js").exists():
-        return True
-    if shutil.which("npm") is None:
-        return False
-    NPM_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NPM_DIR), TIMELINEJS],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        print(f"  npm install {TIMELINEJS} failed: {done.stderr.strip()[-300:]}")
-    return (DIST / "js" / "timeline.js").exists()
-
-
-@contextlib.contextmanager
-def _static(directory: Path) -> Iterator[str]:
-    """A quiet static file server on loopback for `directory`."""
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _until_ready(browser: Any, url: str, ready: str, n: int) -> tuple[float, float]:
@@ -135,7 +79,7 @@ def _measure(chromium: str, base: str, tljs: str | None, cards: int) -> dict[str
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium)
         view = f"{base}/timelines/{DEMO}"
-        page = f"{tljs}/index.html"
+        page = tljs or ""
         _until_ready(browser, view, VIEWER_READY, cards)  # warm the server's caches
         ours: list[tuple[float, float]] = []
         theirs: list[tuple[float, float]] = []
@@ -167,32 +111,12 @@ async def run(bench: Bench, database_url: str) -> None:
         await fill.template(engine, BIG, 10_000, "bv-")
     finally:
         await engine.dispose()
-    cards = len(
-        json.loads(cli(database_url, "export", "--format", "timelinejs", "--timeline", DEMO))[
-            "events"
-        ]
-    )
-    have_tljs = await asyncio.to_thread(_install_timelinejs)
-    with tempfile.TemporaryDirectory() as tmp, serve(database_url) as server:
-        folder = Path(tmp)
-        (folder / "index.html").write_text(PAGE)
-        cli(
-            database_url,
-            "export",
-            "--format",
-            "timelinejs",
-            "--timeline",
-            DEMO,
-            "-o",
-            str(folder / "export.json"),
-        )
-        if have_tljs:
-            (folder / "dist").symlink_to(DIST)
-        with _static(folder) as tljs:
-            got = await asyncio.to_thread(
-                _measure, chromium, server.base, tljs if have_tljs else None, cards
-            )
-    if have_tljs:
+    export = cli(database_url, "export", "--format", "timelinejs", "--timeline", DEMO)
+    cards = len(json.loads(export)["events"])
+    why = await asyncio.to_thread(timelinejs.install)
+    with serve(database_url) as server, timelinejs.served(export.encode()) as tljs:
+        got = await asyncio.to_thread(_measure, chromium, server.base, None if why else tljs, cards)
+    if why is None:
         bench.record(
             "viewer.all_cards_painted",
             got["viewer_ms"],
@@ -211,7 +135,7 @@ async def run(bench: Bench, database_url: str) -> None:
             higher_is_better=False,
         )
     else:
-        print(f"  {TIMELINEJS} could not be installed: only the viewer's own figures")
+        print(f"  TimelineJS: {why}; only the viewer's own figures")
     bench.record(
         "viewer.first_paint@10k",
         got["big_paint_ms"],

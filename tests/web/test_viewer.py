@@ -300,3 +300,20 @@ def test_the_index_lists_the_timelines(page: Any, site: Site) -> None:
     page.click(f"a[href='/timelines/{DEMO}']")
     page.wait_for_load_state()
     assert count(page) == len(api_cards(site.base, DEMO))
+
+
+def test_the_script_and_stylesheet_come_from_this_server_with_an_etag(site: Site) -> None:
+    css = httpx.get(f"{site.base}/static/viewer.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    again = httpx.get(
+        f"{site.base}/static/viewer.css", headers={"If-None-Match": css.headers["etag"]}
+    )
+    assert again.status_code in (200, 304)
+    assert (
+        httpx.get(f"{site.base}/static/viewer.js")
+        .headers["content-type"]
+        .startswith("text/javascript")
+    )
+    assert httpx.get(f"{site.base}/static/missing.js").status_code == 404
+    assert httpx.get(f"{site.base}/static/..%2Fpages.py").status_code == 404
