@@ -30,11 +30,14 @@ from timeline.api.writes import now
 from timeline.projections import reads
 from timeline.projections.reports import report_times
 from timeline.projections.temporal import Temporal, TimelineFilters
+from timeline.web.assets import stylesheet
 from timeline.web.board import PAGE_SIZE, cited_sources, read_board
 
-# Everything the pages load comes from this server; no inline script or style.
+# Everything the pages load comes from this server; no inline script, and no inline
+# style but the page's own stylesheet, allowed by its hash.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; "
+    f"style-src 'self' {stylesheet()[1]}; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )

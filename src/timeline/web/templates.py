@@ -9,8 +9,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from timeline.web import axis, words
+from timeline.web.assets import stylesheet
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -34,6 +36,7 @@ def environment() -> Environment:
         event_words=words.event_words,
         value_words=words.value_words,
         ticks=axis.ticks,
+        stylesheet=Markup(stylesheet()[0]),
     )
     return env
 
