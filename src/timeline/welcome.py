@@ -1,4 +1,5 @@
-"""`python -m timeline.welcome`: what `make run` prints before serving: the docs and three curls."""
+"""`python -m timeline.welcome`: what `make run` prints before serving: the viewer, the docs and
+three curls."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def welcome_text(base: str, casualty_id: str | None) -> str:
         [
             "",
             f"timeline is starting on {base}",
+            f"  viewer:    {base}/timelines/{SLUG}  (all timelines: {base}/)",
             f"  API docs:  {base}/schema",
             "",
             "  # the Nagorno-Karabakh timeline as known now",

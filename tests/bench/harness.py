@@ -48,6 +48,9 @@ TARGETS = (
     Target("datasets.acled_reimport@*", 1.0, "ACLED re-import >= 1.0x COPY of the CSV"),
     # Issue 16's.
     Target("relay.throughput", 0.5, "relay >= 0.5x nats-py publishing with acks"),
+    # Issue 14's
+    Target("viewer.all_cards_painted", 0.5, "viewer until every card painted <= 0.5x TimelineJS"),
+    Target("viewer.bytes", 0.5, "viewer bytes <= 0.5x TimelineJS's"),
 )
 
 

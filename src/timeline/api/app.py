@@ -9,7 +9,6 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.routes import HTTPRoute
@@ -18,6 +17,7 @@ from timeline import __version__
 from timeline.api.assertions import AssertionController
 from timeline.api.auth import require_read, sees_metadata
 from timeline.api.bodies import StrictBody
+from timeline.api.docs_ui import LocalSwaggerUI
 from timeline.api.edge import allowed_methods, edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
@@ -32,6 +32,8 @@ from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import Timeouts, create_engine
 from timeline.store.idempotency import Purger
+from timeline.web import route_handlers as web_route_handlers
+from timeline.web import template_config
 
 DESCRIPTION = """\
 An event-sourced, bitemporal store of conflict timelines.
@@ -50,7 +52,7 @@ def openapi_config() -> OpenAPIConfig:
         version=__version__,
         description=DESCRIPTION,
         path="/schema",
-        render_plugins=[ScalarRenderPlugin()],
+        render_plugins=[LocalSwaggerUI()],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -124,6 +126,7 @@ def create_app(
             SourceController,
             AssertionController,
             health,
+            *web_route_handlers(),
             *extra_route_handlers,
         ],
         plugins=[ProblemDetailsPlugin(problem_details_config()), feed],
@@ -135,6 +138,7 @@ def create_app(
         cors_config=cors,
         middleware=[limit.middleware] if limit is not None else [],
         openapi_config=openapi_config(),
+        template_config=template_config(),
         state=State({"timeline": AppState(settings, engine, writer, read_engine)}),
         before_request=read_your_writes,
         on_startup=[purger.start],

@@ -15,8 +15,8 @@
 - **Security headers** on every response: `X-Content-Type-Options: nosniff`
   and `Referrer-Policy: no-referrer`; `Vary: Origin` too when CORS is on. An
   HTML answer that sets no `Content-Security-Policy` of its own gets a
-  restrictive one (`STRICT_CSP`; the docs UI at `/schema` gets `DOCS_CSP`, which
-  lets it load its script and styles from the CDN it comes from).
+  restrictive one (`STRICT_CSP`); the docs UI (api/docs_ui.py) and the viewer
+  (web/) set their own.
 """
 
 from __future__ import annotations
@@ -49,21 +49,6 @@ STRICT_CSP = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-# The docs UI (Litestar's Scalar page) loads its script and stylesheet from jsDelivr,
-# sets inline styles, and fetches /schema/openapi.json; nothing else.
-DOCS_CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = (
-    f"default-src 'none'; script-src {DOCS_CDN}; style-src 'unsafe-inline' {DOCS_CDN}; "
-    f"font-src data: {DOCS_CDN} https://fonts.scalar.com; img-src 'self' data: https:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-DOCS_PATH = "/schema"
-
-
-def content_security_policy(path: str) -> str:
-    """The policy an HTML answer at `path` gets when it sets none of its own."""
-    docs = path == DOCS_PATH or path.startswith(DOCS_PATH + "/")
-    return DOCS_CSP if docs else STRICT_CSP
 
 
 def with_default_csp(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
@@ -77,7 +62,7 @@ def with_default_csp(headers: list[tuple[bytes, bytes]], path: str) -> list[tupl
             csp = True
     if not html or csp:
         return headers
-    return [*headers, (b"content-security-policy", content_security_policy(path).encode())]
+    return [*headers, (b"content-security-policy", STRICT_CSP.encode())]
 
 
 def with_allow(headers: list[tuple[bytes, bytes]], methods: str) -> list[tuple[bytes, bytes]]:

@@ -12,9 +12,16 @@ from typing import Any
 import msgspec
 
 from timeline.domain.kinds import KINDS
-from timeline.domain.values import Quantity
 from timeline.projections.views import AssertionView, TimelinePage
 from timeline.transfer import acled
+from timeline.web.axis import build_axis
+from timeline.web.words import (
+    kind_words,
+    occurred_words,
+    precision_words,
+    quantity_words,
+    status_words,
+)
 
 CSV_COLUMNS = (
     "id",
@@ -118,56 +125,111 @@ def _date_parts(edtf_part: str, bound: date) -> dict[str, int]:
     return parts
 
 
-def _quantity(q: Quantity) -> str:
-    span = f"{q.low if q.low is not None else ''}–{q.high if q.high is not None else ''}"
-    if q.low is not None and q.low == q.high:
-        span = str(q.low)
-    shown = f"{q.measure}: {q.qualifier or span}"
-    return f"{shown} ({span})" if q.qualifier and span != "–" else shown
+def _group(kind: str) -> str:
+    """A TimelineJS row in words: the kind's ACLED event type, or what it is when it has none."""
+    info = KINDS.get(kind)
+    if info is None:
+        return kind_words(kind)
+    if kind == "casualties":
+        return "Casualty figures"
+    if info.acled_sub_event_type == "Agreement":
+        return "Talks and agreements"
+    return info.acled_event_type or "Statements and claims"
 
 
 def _details(a: AssertionView) -> str:
-    lines = [f"<p>{html.escape(a.summary)}</p>"]
+    where = (
+        f" {html.escape(a.place.name)} ({precision_words(a.place.precision)})." if a.place else ""
+    )
+    lines = [f"<p><strong>{html.escape(kind_words(a.kind))}</strong>.{where}</p>"]
+    if len(a.summary) > HEADLINE_CHARS:
+        lines.append(f"<p>{html.escape(a.summary)}</p>")
     if a.claimant:
-        lines.append(f"<p>Claimed by {html.escape(a.claimant)}.</p>")
+        lines.append(f"<p>According to {html.escape(a.claimant)}.</p>")
     if a.quantities:
-        items = "".join(f"<li>{html.escape(_quantity(q))}</li>" for q in a.quantities)
+        items = "".join(
+            f"<li>{html.escape(quantity_words(q))}"
+            + (f" (as written: “{html.escape(q.qualifier)}”)" if q.qualifier else "")
+            + "</li>"
+            for q in a.quantities
+        )
         lines.append(f"<ul>{items}</ul>")
     for s in a.stances:
-        lines.append(f"<p>{html.escape(s.party)} {s.stance} this: {html.escape(s.statement)}</p>")
+        lines.append(f"<p>{html.escape(s.party)} {s.stance} it: {html.escape(s.statement)}</p>")
     for c in a.citations:
         if c.quote:
             lines.append(f"<blockquote>{html.escape(c.quote)}</blockquote>")
-    lines.append(f"<p>Status: {a.status}. Occurred: {html.escape(a.occurred)}.</p>")
+    if a.status != "active":
+        lines.append(f"<p>Status: {html.escape(status_words(a.status))}.</p>")
     return "".join(lines)
 
 
+HEADLINE_CHARS = 110
+
+
 def _headline(a: AssertionView) -> str:
-    label = KINDS[a.kind].label if a.kind in KINDS else a.kind
-    return f"{label}: {a.place.name}" if a.place else label
+    """Who did what where, as the summary says it, cut at a word to fit a slide's headline."""
+    summary = a.summary.strip()
+    if len(summary) <= HEADLINE_CHARS:
+        return summary
+    cut = summary[:HEADLINE_CHARS].rsplit(" ", 1)[0].rstrip(",;:")
+    return f"{cut}…"
+
+
+def _when(a: AssertionView) -> str:
+    return occurred_words(a.occurred, a.occurred_start, a.occurred_end)
+
+
+def _event(a: AssertionView) -> dict[str, Any]:
+    first, _, last = a.occurred.partition("/")
+    event: dict[str, Any] = {
+        "unique_id": a.id,
+        "start_date": _date_parts(first, a.occurred_start),
+        "text": {"headline": html.escape(_headline(a)), "text": _details(a)},
+        "group": _group(a.kind),
+        "display_date": _when(a),
+    }
+    if last:  # an interval; a single date shows at its own precision
+        event["end_date"] = _date_parts(last, a.occurred_end)
+    return event
 
 
 def to_timelinejs(page: TimelinePage, assertions: Sequence[AssertionView]) -> dict[str, Any]:
-    """A TimelineJS 3 JSON document: one event per assertion, grouped by kind."""
-    events = []
-    for a in assertions:
-        first, _, last = a.occurred.partition("/")
-        event: dict[str, Any] = {
-            "unique_id": a.id,
-            "start_date": _date_parts(first, a.occurred_start),
-            "text": {"headline": html.escape(_headline(a)), "text": _details(a)},
-            "group": a.kind,
-            "display_date": a.occurred,
-        }
-        if last:  # an interval; a single date shows at its own precision
-            event["end_date"] = _date_parts(last, a.occurred_end)
-        events.append(event)
-    return {
-        "title": {
-            "text": {"headline": html.escape(page.title), "text": html.escape(page.description)}
-        },
-        "events": events,
+    """A TimelineJS 3 JSON document: a slide per assertion of the period that matters, in
+    rows named in words; the backstory (assertions in earlier periods far apart, which on
+    TimelineJS's one linear scale would squash the period into a column) is told on the
+    title slide, and the period is an era."""
+    axis = build_axis([(a.occurred_start, a.occurred_end) for a in assertions])
+    main = max(axis.segments, key=lambda s: (s.count, s.start)) if axis else None
+
+    def in_main(a: AssertionView) -> bool:
+        return main is None or main.start <= a.occurred_start <= main.end
+
+    backstory = [a for a in assertions if not in_main(a)]
+    title = html.escape(page.description)
+    if backstory:
+        items = "".join(
+            f"<li><strong>{html.escape(_when(a))}</strong>: {html.escape(a.summary)}</li>"
+            for a in backstory
+        )
+        title += f"<h3>Background</h3><ul>{items}</ul>"
+    doc: dict[str, Any] = {
+        "title": {"text": {"headline": html.escape(page.title), "text": title}},
+        "events": [_event(a) for a in assertions if in_main(a)],
     }
+    if main is not None and backstory:
+        doc["eras"] = [
+            {
+                "start_date": _date_parts(main.start.isoformat(), main.start),
+                "end_date": _date_parts(main.end.isoformat(), main.end),
+                "text": {"headline": html.escape(_span_words(main.start, main.end))},
+            }
+        ]
+    return doc
+
+
+def _span_words(start: date, end: date) -> str:
+    return occurred_words(f"{start.isoformat()}/{end.isoformat()}", start, end)
 
 
 def to_geojson(page: TimelinePage, assertions: Sequence[AssertionView]) -> dict[str, Any]:
