@@ -41,6 +41,11 @@ class Settings:
     max_streams: int = 1000  # open SSE streams per process; beyond it 503
     trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
     write_rate_limit: int = 6000  # writes per minute per API key and process; 0: none
+    # The verifiable log (docs/log.md): its checkpoints' origin line and key name, the
+    # signer key file (never in the database), and whether `timeline serve` integrates.
+    log_origin: str = "timeline.localhost/log"
+    log_key_file: Path = Path(".data/log.key")
+    log_sequencer: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +60,10 @@ class Settings:
         proxies = tuple(
             p.strip() for p in env.get("TIMELINE_TRUSTED_PROXIES", "").split(",") if p.strip()
         )
+        origin = env.get("TIMELINE_LOG_ORIGIN") or "timeline.localhost/log"
+        if "+" in origin or any(c.isspace() for c in origin):
+            raise ConfigError(f"TIMELINE_LOG_ORIGIN={origin!r}: no spaces and no '+' allowed")
+        data_dir = Path(env.get("TIMELINE_DATA_DIR", ".data"))
         origins = tuple(o.strip() for o in env.get("TIMELINE_CORS_ORIGINS", "").split(",") if o)
         return cls(
             database_url=url,
@@ -75,6 +84,9 @@ class Settings:
             db_connect_timeout=_seconds(env, "TIMELINE_DB_CONNECT_TIMEOUT", 1.5),
             max_streams=_int(env, "TIMELINE_MAX_STREAMS", 1000, 1, 1_000_000),
             write_rate_limit=_int(env, "TIMELINE_WRITE_RATE_LIMIT", 6000, 0, 10_000_000),
+            log_origin=origin,
+            log_key_file=Path(env.get("TIMELINE_LOG_KEY_FILE") or data_dir / "log.key"),
+            log_sequencer=_bool(env, "TIMELINE_LOG_SEQUENCER", True),
         )
 
 
