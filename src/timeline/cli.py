@@ -1,4 +1,5 @@
-"""The `timeline` command: serve, migrate, keys, demo, rebuild, import, export, events.
+"""The `timeline` command: serve, migrate, keys, demo, rebuild, import, export, events, log,
+verify.
 
 Every command reads TIMELINE_DATABASE_URL; without it, it starts (or reuses)
 the embedded PostgreSQL in TIMELINE_DATA_DIR (default .data/). A bad setting
@@ -90,6 +91,22 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(cli_tail(_url(settings), after=args.after, types=args.type or []))
 
 
+def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.tlog import cli
+
+    if args.log_command == "key":
+        return cli.key_create(settings)
+    if args.log_command == "integrate":
+        return asyncio.run(cli.cli_integrate(_url(settings), settings))
+    return asyncio.run(cli.cli_status(_url(settings)))
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.tlog.cli import cli_verify
+
+    return cli_verify(args.export, args.checkpoint, args.key, args.url)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="timeline",
@@ -151,6 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
     t = events.add_parser("tail", help="Print events as they are appended; resume with --after.")
     t.add_argument("--after", default=None, help="a cursor to resume after")
     t.add_argument("--type", action="append", help="only this event type (repeatable)")
+
+    p = add("log", cmd_log, "The verifiable log: its key, integration and status.")
+    log = p.add_subparsers(dest="log_command", required=True, metavar="ACTION")
+    k = log.add_parser("key", help="The log's signer key.")
+    k.add_subparsers(dest="key_command", required=True, metavar="ACTION").add_parser(
+        "create", help="Make TIMELINE_LOG_KEY_FILE (0600); prints the verifier key."
+    )
+    log.add_parser("integrate", help="Add every settled event to the tree and sign it, once.")
+    log.add_parser("status", help="Tree size, latest checkpoint and integration lag.")
+
+    p = add("verify", cmd_verify, "Check an NDJSON export against a signed checkpoint.")
+    p.add_argument("export", help="the NDJSON export ('-' for stdin)")
+    p.add_argument("--checkpoint", required=True, help="a signed checkpoint file")
+    p.add_argument("--key", required=True, help="the verifier key, or a file holding it")
+    p.add_argument("--url", default=None, help="the server, to locate differences and check it")
     return parser
 
 

@@ -19,17 +19,10 @@ from timeline.api.app import create_app
 from timeline.config import Settings
 from timeline.domain import merkle
 from timeline.tlog.checkpoint import open_checkpoint
-from timeline.tlog.note import Signer, write_key_file
+from timeline.tlog.note import Signer
 from timeline.tlog.sequencer import integrate
 
 Client = AsyncTestClient[Litestar]
-
-
-@pytest.fixture
-def key_file(tmp_path: Path, signer: Signer) -> Path:
-    path = tmp_path / "log.key"
-    write_key_file(path, signer)
-    return path
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.feed.sse import append_timeline, busy_writer
-from tests.tlog.conftest import ORIGIN
+from tests.tlog.conftest import ORIGIN, superuser
 from timeline.domain import merkle
 from timeline.store import log as store
 from timeline.store.db import asyncpg_dsn
@@ -100,15 +100,6 @@ async def test_concurrent_integrators_under_busy_writers_sign_one_consistent_his
         assert checkpoint.root == merkle.root_of(leaves[: row["tree_size"]])
     for conn in conns:
         await conn.close()
-
-
-async def superuser(conn: asyncpg.Connection, table: str, statement: str) -> None:
-    """Run `statement` on `table` behind the store's back: as a superuser, its triggers off."""
-    async with conn.transaction():
-        await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        await conn.execute(statement)
-        for trigger in ("no_update_delete", "no_truncate"):
-            await conn.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_{trigger}")
 
 
 async def test_a_rewritten_history_is_never_signed(

@@ -100,7 +100,7 @@ class LogController(Controller):
         summary="A kept signed checkpoint",
         operation_id="GetCheckpoint",
         media_type=TEXT,
-        responses=problems(404),
+        responses=problems(400, 404),
     )
     async def kept(
         self,
