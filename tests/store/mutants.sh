@@ -44,3 +44,16 @@ mutant own_clock src/timeline/commands/writer.py '                recorded_at=lo
 mutant no_replay_on_refusal src/timeline/commands/writer.py '                if (first := await self._first_result(conn, ctx)) is not None:|||                if False:' "tests/commands/test_runner.py tests/api/test_writes.py"
 mutant view_read_back src/timeline/api/writes.py '    body: Any = None if result.view is None else msgspec.Raw(result.view)|||    body: Any = None' "tests/api/test_writes.py"
 mutant no_if_match src/timeline/commands/writer.py '                    raise StaleVersion(expected, loaded.version)|||                    pass' "tests/commands"
+# The verifiable log (docs/log.md).
+L=src/timeline/tlog/sequencer.py
+mutant log_signs_unchecked $L '        if signed is not None:
+            await check_consistent(|||        if False:
+            await check_consistent(' "tests/tlog/test_sequencer.py -k never_signed"
+mutant log_unlocked $L '        await conn.execute("SELECT pg_advisory_xact_lock($1)", store.INTEGRATE_LOCK)|||' "tests/tlog/test_sequencer.py -k concurrent"
+mutant log_leaf_not_the_line $L '    return line[:-1]|||    return line' "tests/tlog/test_sequencer.py -k export_line"
+mutant log_tables_mutable migrations/versions/20261201_0009_log.py '    for table in TABLES:
+        op.execute(
+            f"CREATE TRIGGER {table}_no_update_delete|||    for table in ():
+        op.execute(
+            f"CREATE TRIGGER {table}_no_update_delete' "tests/tlog/test_sequencer.py -k refuse_updates"
+mutant verify_trusts_the_export src/timeline/tlog/verify.py '        elif _root(export.leaves[: cp.size]) != cp.root:|||        elif False:' "tests/tlog/test_verify.py"
