@@ -68,13 +68,10 @@ async def node_hashes(conn: Conn, nodes: Iterable[Node]) -> dict[Node, Hash]:
 async def insert_leaves(
     conn: Conn, first: int, positions: Sequence[int], hashes: Sequence[Hash]
 ) -> None:
-    await conn.execute(
-        "INSERT INTO log_leaves (leaf_index, position, leaf_hash) "
-        "SELECT $1 + o - 1, p, h FROM unnest($2::bigint[], $3::bytea[]) "
-        "WITH ORDINALITY AS x(p, h, o)",
-        first,
-        positions,
-        hashes,
+    # COPY: a batch is thousands of rows, and COPY takes them in one stream.
+    records = zip(range(first, first + len(positions)), positions, hashes, strict=True)
+    await conn.copy_records_to_table(
+        "log_leaves", columns=["leaf_index", "position", "leaf_hash"], records=records
     )
 
 
@@ -82,12 +79,10 @@ async def insert_nodes(
     conn: Conn, levels: Sequence[int], indexes: Sequence[int], hashes: Sequence[Hash]
 ) -> None:
     if levels:
-        await conn.execute(
-            "INSERT INTO log_nodes (level, idx, hash) "
-            "SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
-            levels,
-            indexes,
-            hashes,
+        await conn.copy_records_to_table(
+            "log_nodes",
+            columns=["level", "idx", "hash"],
+            records=zip(levels, indexes, hashes, strict=True),
         )
 
 

@@ -73,6 +73,22 @@ async def _store_id(conn: asyncpg.Connection) -> str:
     return str(await conn.fetchval("SELECT store_id::text FROM store_meta LIMIT 1"))
 
 
+async def _settled(
+    conn: asyncpg.Connection, store_id: str, after: str | None, limit: int
+) -> tuple[list[Any], bool]:
+    """Up to `limit` settled feed rows after `after`, a page at a time; and whether more wait."""
+    rows: list[Any] = []
+    while len(rows) < limit:
+        page = await cols.read_feed_rows(
+            conn, store_id, after, min(cols.MAX_LIMIT, limit - len(rows))
+        )
+        rows += page.rows
+        if page.at_horizon:
+            return rows, False
+        after = page.next_cursor
+    return rows, True
+
+
 async def check_consistent(
     conn: asyncpg.Connection, signed: store.StoredCheckpoint, size: int, root: bytes
 ) -> None:
@@ -111,8 +127,8 @@ async def integrate_once(
         key = await store.last_leaf_feed_key(conn)
         store_id = await _store_id(conn)
         after = encode_cursor(store_id, *key) if key else None
-        page = await cols.read_feed_rows(conn, store_id, after, limit)
-        if not page.rows:
+        rows, more = await _settled(conn, store_id, after, limit)
+        if not rows:
             return Integrated(size, 0, False)
         signed = await store.latest_checkpoint(conn)
         edge = merkle.root_plan(size)
@@ -128,18 +144,18 @@ async def integrate_once(
             nodes.append(h)
 
         leaves = []
-        for i, row in enumerate(page.rows):
+        for i, row in enumerate(rows):
             leaf = merkle.leaf_hash(entry(row, size + i))
             leaves.append(leaf)
             frontier.append(leaf, emit)
-        await store.insert_leaves(conn, size, [row[cols.POSITION] for row in page.rows], leaves)
+        await store.insert_leaves(conn, size, [row[cols.POSITION] for row in rows], leaves)
         await store.insert_nodes(conn, levels, indexes, nodes)
         root = frontier.root()
         if signed is not None:
             await check_consistent(conn, signed, frontier.size, root)
         note = signer.sign(Checkpoint(origin, frontier.size, root).text())
         await store.insert_checkpoint(conn, frontier.size, root, note)
-    return Integrated(frontier.size, len(leaves), not page.at_horizon)
+    return Integrated(frontier.size, len(leaves), more)
 
 
 async def integrate(
@@ -159,7 +175,9 @@ class Sequencer:
 
     Woken by the feed's NOTIFY (sent after every commit), and by a poll every
     `poll` seconds in case a wake-up is lost or an event settles only when an
-    unrelated transaction ends. The others stand by, trying for the lock.
+    unrelated transaction ends. After a batch it waits `pause` seconds before the
+    next, so a busy store gets one batch (and one checkpoint) per `pause`, not one
+    per commit. The others stand by, trying for the lock.
     """
 
     def __init__(
@@ -169,6 +187,7 @@ class Sequencer:
         origin: str,
         *,
         poll: float = 0.25,
+        pause: float = 0.1,
         standby: float = 2.0,
         timeouts: Timeouts = CLI_TIMEOUTS,
     ) -> None:
@@ -176,6 +195,7 @@ class Sequencer:
         self.signer = signer
         self.origin = origin
         self.poll = poll
+        self.pause = pause
         self.standby = standby
         self.timeouts = timeouts
         self.active = False
@@ -229,5 +249,9 @@ class Sequencer:
                 log.debug("log: %d leaves in %.3f s", result.added, time.monotonic() - started)
             if result.more:
                 continue
+            if result.added:
+                # Under load, commits arrive faster than batches are worth making: wait a
+                # moment so the next batch takes them together (one checkpoint for many).
+                await asyncio.sleep(max(0.0, started + self.pause - time.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
