@@ -43,6 +43,10 @@ TARGETS = (
     Target("read.known_at@*_vs_10k", 1.5, "a page, big store <= 1.5x 10k events"),
     Target("read.http_page@*", 1.5, "a page over HTTP, big store <= 1.5x 10k events"),
     Target("write.*@*", 1.5, "a write, big store <= 1.5x 10k events"),
+    # Issue 15's (the verifiable log).
+    Target("log.integrate", 0.5, "integration >= 0.5x hashlib of the same entries"),
+    Target("log.append_with_sequencer", 0.9, "appends, sequencer on >= 0.9x off"),
+    Target("log.commit_to_checkpoint_p99", 1.0, "commit to signed checkpoint p99 <= 1 s"),
 )
 
 

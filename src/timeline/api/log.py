@@ -33,7 +33,7 @@ from timeline.tlog.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
-TEXT = "text/plain; charset=utf-8"
+TEXT = "text/plain"  # Litestar adds "; charset=utf-8"
 FOR_GOOD = "public, max-age=31536000, immutable"
 LATEST = "public, max-age=1"
 PARTIAL = "public, max-age=60"

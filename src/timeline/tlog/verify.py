@@ -187,7 +187,9 @@ def verify_export(
         else:
             report.say(f"lines 1 to {export.line_numbers[cp.size - 1]} are the signed tree")
             if have > cp.size:
-                report.say(f"{have - cp.size} logged lines come after this checkpoint")
+                report.say(
+                    f"{have - cp.size} logged lines come after it (check them with a newer one)"
+                )
         if export.unlogged:
             report.say(f"{export.unlogged} lines are not in the log yet")
         if fetch is not None:
