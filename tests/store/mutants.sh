@@ -57,3 +57,4 @@ mutant log_tables_mutable migrations/versions/20261201_0009_log.py '    for tabl
         op.execute(
             f"CREATE TRIGGER {table}_no_update_delete' "tests/tlog/test_sequencer.py -k refuse_updates"
 mutant verify_trusts_the_export src/timeline/tlog/verify.py '        elif _root(export.leaves[: cp.size]) != cp.root:|||        elif False:' "tests/tlog/test_verify.py"
+mutant log_every_process_sequences $L '                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", store.SEQUENCER_LOCK):|||                if True:' "tests/tlog/test_sequencer.py -k several"

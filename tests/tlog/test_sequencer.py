@@ -15,7 +15,7 @@ from timeline.store import log as store
 from timeline.store.db import asyncpg_dsn
 from timeline.tlog.checkpoint import open_checkpoint
 from timeline.tlog.note import Signer
-from timeline.tlog.sequencer import LogInconsistent, integrate, integrate_once
+from timeline.tlog.sequencer import LogInconsistent, Sequencer, integrate, integrate_once
 from timeline.transfer.export import export_log
 
 
@@ -153,3 +153,42 @@ async def test_the_log_tables_refuse_updates_and_deletes(
     ):
         with pytest.raises(asyncpg.PostgresError, match="append-only"):
             await raw.execute(statement)
+
+
+async def test_of_several_sequencers_one_integrates_and_another_takes_over_when_it_stops(
+    log_engine: AsyncEngine, log_url: str, signer: Signer
+) -> None:
+    sequencers = [Sequencer(log_url, signer, ORIGIN, standby=0.1, poll=0.05) for _ in range(3)]
+    for sequencer in sequencers:
+        await sequencer.start()
+
+    async def actives(expected: int = 1) -> list[Sequencer]:
+        for _ in range(100):
+            found = [s for s in sequencers if s.active]
+            if len(found) == expected:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"not {expected} active sequencer: {len(found)}")
+
+    try:
+        first = (await actives())[0]
+        await append_timeline(log_engine, "one", count=3)
+        for _ in range(100):
+            if first.last is not None and first.last.size == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert first.last is not None
+        assert first.last.size == 3
+        await first.stop()
+        sequencers.remove(first)
+        second = (await actives())[0]
+        await append_timeline(log_engine, "two", count=2)
+        for _ in range(100):
+            if second.last is not None and second.last.size == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert second.last is not None
+        assert second.last.size == 5
+    finally:
+        for sequencer in sequencers:
+            await sequencer.stop()
