@@ -35,7 +35,7 @@ def log_url(postgres_server: str) -> Iterator[str]:
 
 @pytest.fixture
 async def log_engine(log_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(log_url, pool_size=10)
+    engine = create_engine(log_url, pool_size=2)  # the server is shared: few connections
     yield engine
     await engine.dispose()
 
@@ -79,6 +79,7 @@ def server(log_url: str, key_file: Path) -> Iterator[str]:
         TIMELINE_LOG_ORIGIN=ORIGIN,
         TIMELINE_LOG_SEQUENCER="true",
         TIMELINE_LOG_LEVEL="warning",
+        TIMELINE_POOL_SIZE="2",
     )
     timeline = Path(sys.executable).with_name("timeline")
     proc = subprocess.Popen([str(timeline), "serve", "--port", str(port)], env=env)

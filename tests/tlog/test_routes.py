@@ -27,7 +27,7 @@ Client = AsyncTestClient[Litestar]
 
 @pytest.fixture
 async def client(log_url: str, key_file: Path) -> AsyncIterator[Client]:
-    settings = Settings(log_origin=ORIGIN, log_key_file=key_file)
+    settings = Settings(log_origin=ORIGIN, log_key_file=key_file, pool_size=2)
     async with AsyncTestClient(create_app(settings, log_url)) as client:
         yield client
 
@@ -134,7 +134,7 @@ async def test_a_bad_proof_request_is_a_problem_naming_the_parameter(
 async def test_the_sequencer_inside_the_app_signs_what_is_appended(
     log_url: str, key_file: Path, log_engine: AsyncEngine, signer: Signer
 ) -> None:
-    settings = Settings(log_origin=ORIGIN, log_key_file=key_file, log_sequencer=True)
+    settings = Settings(log_origin=ORIGIN, log_key_file=key_file, log_sequencer=True, pool_size=2)
     async with AsyncTestClient(create_app(settings, log_url)) as client:
         await append_timeline(log_engine, "live", count=4)
         for _ in range(100):
