@@ -1,4 +1,5 @@
-"""The `timeline` command: serve, migrate, keys, demo, rebuild, import, export, events.
+"""The `timeline` command: serve, migrate, keys, demo, rebuild, import, export, events, log,
+verify.
 
 Every command reads TIMELINE_DATABASE_URL; without it, it starts (or reuses)
 the embedded PostgreSQL in TIMELINE_DATA_DIR (default .data/). A bad setting
@@ -160,6 +161,22 @@ def cmd_relay(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(cli_relay(_url(settings), options))
 
 
+def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.tlog import cli
+
+    if args.log_command == "key":
+        return cli.key_create(settings)
+    if args.log_command == "integrate":
+        return asyncio.run(cli.cli_integrate(_url(settings), settings))
+    return asyncio.run(cli.cli_status(_url(settings)))
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from timeline.tlog.cli import cli_verify
+
+    return cli_verify(args.export, args.checkpoint, args.key, args.url)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="timeline",
@@ -286,6 +303,21 @@ def build_parser() -> argparse.ArgumentParser:
     r = relay.add_parser("status", help="Each relay's checkpoint, whether it runs, and its lag.")
     r.add_argument("--stream", default=None, help="only this relay (its stream's name)")
     r.add_argument("--json", action="store_true", help="print JSON")
+
+    p = add("log", cmd_log, "The verifiable log: its key, integration and status.")
+    log = p.add_subparsers(dest="log_command", required=True, metavar="ACTION")
+    k = log.add_parser("key", help="The log's signer key.")
+    k.add_subparsers(dest="key_command", required=True, metavar="ACTION").add_parser(
+        "create", help="Make TIMELINE_LOG_KEY_FILE (0600); prints the verifier key."
+    )
+    log.add_parser("integrate", help="Add every settled event to the tree and sign it, once.")
+    log.add_parser("status", help="Tree size, latest checkpoint and integration lag.")
+
+    p = add("verify", cmd_verify, "Check an NDJSON export against a signed checkpoint.")
+    p.add_argument("export", help="the NDJSON export ('-' for stdin)")
+    p.add_argument("--checkpoint", required=True, help="a signed checkpoint file")
+    p.add_argument("--key", required=True, help="the verifier key, or a file holding it")
+    p.add_argument("--url", default=None, help="the server, to locate differences and check it")
     return parser
 
 

@@ -48,6 +48,11 @@ class Settings:
     nats_url: str = "nats://127.0.0.1:4222"  # the relay's broker (timeline relay nats)
     read_database_url: str | None = None  # a streaming standby for the API's reads
     read_wait_seconds: float = 1.0  # longest wait for the standby to reach min_position
+    # The verifiable log (docs/log.md): its checkpoints' origin line and key name, the
+    # signer key file (never in the database), and whether `timeline serve` integrates.
+    log_origin: str = "timeline.localhost/log"
+    log_key_file: Path = Path(".data/log.key")
+    log_sequencer: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -65,6 +70,10 @@ class Settings:
         proxies = tuple(
             p.strip() for p in env.get("TIMELINE_TRUSTED_PROXIES", "").split(",") if p.strip()
         )
+        origin = env.get("TIMELINE_LOG_ORIGIN") or "timeline.localhost/log"
+        if "+" in origin or any(c.isspace() for c in origin):
+            raise ConfigError(f"TIMELINE_LOG_ORIGIN={origin!r}: no spaces and no '+' allowed")
+        data_dir = Path(env.get("TIMELINE_DATA_DIR", ".data"))
         origins = tuple(o.strip() for o in env.get("TIMELINE_CORS_ORIGINS", "").split(",") if o)
         return cls(
             database_url=url,
@@ -92,6 +101,9 @@ class Settings:
             nats_url=env.get("TIMELINE_NATS_URL") or "nats://127.0.0.1:4222",
             read_database_url=read_url,
             read_wait_seconds=_seconds(env, "TIMELINE_READ_WAIT", 1.0),
+            log_origin=origin,
+            log_key_file=Path(env.get("TIMELINE_LOG_KEY_FILE") or data_dir / "log.key"),
+            log_sequencer=_bool(env, "TIMELINE_LOG_SEQUENCER", True),
         )
 
 

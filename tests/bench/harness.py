@@ -51,6 +51,10 @@ TARGETS = (
     # Issue 14's
     Target("viewer.all_cards_painted", 0.5, "viewer until every card painted <= 0.5x TimelineJS"),
     Target("viewer.bytes", 0.5, "viewer bytes <= 0.5x TimelineJS's"),
+    # Issue 15's (the verifiable log).
+    Target("log.integrate", 0.5, "integration >= 0.5x hashlib of the same entries"),
+    Target("log.append_with_sequencer", 0.9, "appends, sequencer on >= 0.9x off"),
+    Target("log.commit_to_checkpoint_p99", 1.0, "commit to signed checkpoint p99 <= 1 s"),
 )
 
 

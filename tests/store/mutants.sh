@@ -64,3 +64,16 @@ mutant standby_horizon_from_xip src/timeline/store/feed.py '"(SELECT CASE WHEN p
 mutant standby_snapshot_as_is src/timeline/projections/freshness.py '    f"(CASE WHEN pg_is_in_recovery() THEN {_XMIN}|||    f"(CASE WHEN false THEN {_XMIN}' "tests/replica/test_standby.py -k open_when"
 mutant standby_final src/timeline/projections/freshness.py '    "AND NOT pg_is_in_recovery()"|||    "AND true"' "tests/replica/test_standby.py -k never_final"
 mutant min_position_ignored src/timeline/api/replicas.py '    if position is None or state.read_engine is None:|||    if True:' "tests/replica/test_standby.py -k min_position"
+# The verifiable log (docs/log.md).
+L=src/timeline/tlog/sequencer.py
+mutant log_signs_unchecked $L '        if signed is not None:
+            await check_consistent(|||        if False:
+            await check_consistent(' "tests/tlog/test_sequencer.py -k never_signed"
+mutant log_unlocked $L '        await conn.execute("SELECT pg_advisory_xact_lock($1)", store.INTEGRATE_LOCK)|||' "tests/tlog/test_sequencer.py -k concurrent"
+mutant log_leaf_not_the_line $L '    return line[:-1]|||    return line' "tests/tlog/test_sequencer.py -k export_line"
+mutant log_tables_mutable src/timeline/migrations/sql/timeline_log_is_append_only.v1.sql 'BEGIN
+  RAISE EXCEPTION|||BEGIN
+  RETURN NULL;
+  RAISE EXCEPTION' "tests/tlog/test_sequencer.py -k refuse_updates"
+mutant verify_trusts_the_export src/timeline/tlog/verify.py '        elif _root(export.leaves[: cp.size]) != cp.root:|||        elif False:' "tests/tlog/test_verify.py"
+mutant log_every_process_sequences $L '                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", store.SEQUENCER_LOCK):|||                if True:' "tests/tlog/test_sequencer.py -k several"

@@ -33,6 +33,7 @@ LOG_FIELDS = [
     "timeline",
     "reported_at",
     "recorded_at",
+    "log_index",
 ]
 
 

@@ -22,6 +22,7 @@ from timeline.api.edge import allowed_methods, edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
 from timeline.api.limits import write_rate_limit
+from timeline.api.log import LogPlugin
 from timeline.api.replicas import read_your_writes
 from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
@@ -129,7 +130,11 @@ def create_app(
             *web_route_handlers(),
             *extra_route_handlers,
         ],
-        plugins=[ProblemDetailsPlugin(problem_details_config()), feed],
+        plugins=[
+            ProblemDetailsPlugin(problem_details_config()),
+            feed,
+            LogPlugin(settings, database_url),
+        ],
         exception_handlers={Exception: internal_error},
         request_max_body_size=settings.max_body_bytes,
         # Bodies are decoded strictly (api/bodies.py); answers are encoded as they are.

@@ -34,6 +34,10 @@ class FeedEventSchema(msgspec.Struct, frozen=True, kw_only=True):
     position: Annotated[int, msgspec.Meta(description="the store's global position")]
     schema_version: int
     metadata: dict[str, Any]
+    log_index: Annotated[
+        int | None,
+        msgspec.Meta(description="its leaf in the verifiable log (docs/log.md); null until then"),
+    ] = None
 
 
 class CloudEventSchema(msgspec.Struct, frozen=True, kw_only=True):

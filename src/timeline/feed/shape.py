@@ -55,7 +55,8 @@ def event_json_sql(store: str, private: bool = True) -> str:
         "'stream_type', stream_type, 'stream_id', stream_id, "
         f"'version', version, 'data', data, 'reported_at', {_utc('reported_at')}, "
         f"'recorded_at', {_utc('recorded_at')}, 'timeline', timeline, 'position', position, "
-        f"'schema_version', schema_version, 'metadata', {_metadata_sql(private)})::text"
+        f"'schema_version', schema_version, 'metadata', {_metadata_sql(private)}, 'log_index', "
+        "(SELECT leaf_index FROM log_leaves WHERE log_leaves.position = events.position))::text"
     )
 
 

@@ -15,14 +15,17 @@ from timeline.transfer.ndjson import encode_line
 
 PAGE = 500
 
-# Position order is causal within a stream (a version is inserted only after
-# the one before it committed) and across streams (a citing assertion is
-# decided after the source it cites was committed).
+# Feed order, (transaction id, position), is causal within a stream (a version is
+# inserted only after the one before it committed) and across streams (a citing
+# assertion is decided after the source it cites was committed); it is also the
+# verifiable log's leaf order, so the integrated lines come first, by log_index.
 _LOG = text(
     "SELECT stream_type, stream_id, version, type, schema_version, data::text AS data, "
-    "metadata::text AS metadata, timeline, reported_at, recorded_at FROM events "
+    "metadata::text AS metadata, timeline, reported_at, recorded_at, "
+    "(SELECT leaf_index FROM log_leaves WHERE log_leaves.position = events.position) "
+    "AS log_index FROM events "
     "WHERE CAST(:timeline AS text) IS NULL OR timeline = :timeline OR stream_type = 'source' "
-    "ORDER BY position"
+    "ORDER BY events.tx_id, events.position"
 )
 
 

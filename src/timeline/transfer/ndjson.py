@@ -41,6 +41,9 @@ class LogLine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     timeline: str | None
     reported_at: datetime | None
     recorded_at: datetime
+    # The event's leaf in the verifiable log (docs/log.md); None until integrated. An
+    # import ignores it: the importing store's log gives the event a leaf of its own.
+    log_index: int | None = None
 
 
 class BadLine(ValueError):
@@ -80,6 +83,7 @@ def encode_line(row: Any) -> bytes:
         timeline=row.timeline,
         reported_at=row.reported_at,
         recorded_at=row.recorded_at,
+        log_index=getattr(row, "log_index", None),
     )
     return _encoder.encode(line) + b"\n"
 

@@ -13,11 +13,12 @@ from timeline.store.tables import events
 
 @pytest.fixture(scope="module")
 async def ids(client: Client, auth: dict[str, str]) -> dict[str, str]:
-    """A value for every path parameter: a timeline, a source and an assertion."""
+    """A value for every path parameter: a timeline, a source, an assertion, a log tile."""
     slug = await open_timeline(client, auth)
     source_id = await register_source(client, auth)
     assertion = await record(client, auth, slug, source_id)
-    return {"slug": slug, "source_id": source_id, "assertion_id": assertion["id"]}
+    ids = {"slug": slug, "source_id": source_id, "assertion_id": assertion["id"]}
+    return ids | {"size": "1", "level": "0", "rest": "000"}  # the log's checkpoints and tiles
 
 
 async def event_count(engine: AsyncEngine) -> int:

@@ -1,0 +1,1 @@
+"""The verifiable log: signed checkpoints, the sequencer, and `timeline verify` (docs/log.md)."""
