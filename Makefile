@@ -17,11 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# One process (timeline/run.py), so a SIGTERM or Ctrl-C at any step stops it quietly.
 run: install
-	$(BIN)/timeline migrate
-	$(BIN)/timeline demo load
-	@$(BIN)/python -m timeline.welcome
-	$(BIN)/timeline serve
+	@$(BIN)/python -m timeline.run
 
 # The embedded PostgreSQL outlives `make run`; this stops it (nothing to do when it is not running).
 stop: install
