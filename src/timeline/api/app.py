@@ -22,6 +22,7 @@ from timeline.api.edge import allowed_methods, edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
 from timeline.api.limits import write_rate_limit
+from timeline.api.openapi import document_honestly
 from timeline.api.replicas import read_your_writes
 from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
@@ -145,6 +146,7 @@ def create_app(
         on_shutdown=[purger.stop, dispose_engine],
         logging_config=None,
     )
+    document_honestly(app, settings)
     # Outside Litestar's own layers, so even a path no route matches gets a request id.
     routes = {
         r.path_format: {str(m) for m in r.methods} for r in app.routes if isinstance(r, HTTPRoute)
