@@ -22,13 +22,13 @@ from timeline.api.edge import allowed_methods, edge_middleware
 from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
 from timeline.api.limits import write_rate_limit
+from timeline.api.metrics import MetricsPlugin, TimedWriter
 from timeline.api.openapi import document_honestly
 from timeline.api.replicas import read_your_writes
 from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
 from timeline.api.state import AppState
 from timeline.api.timelines import TimelineController
-from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import Timeouts, create_engine
@@ -91,7 +91,14 @@ def create_app(
         guards=[require_read],
         sees_metadata=sees_metadata,
     )
-    writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
+    # /metrics obeys the read guard too (docs/operations.md says why).
+    metrics = MetricsPlugin(guards=[require_read])
+    writer = TimedWriter(
+        engine,
+        metrics=metrics.metrics,
+        on_commit=feed.poke,
+        idempotency_ttl=settings.idempotency_ttl_seconds,
+    )
     purger = Purger(
         engine, ttl=settings.idempotency_ttl_seconds, every=settings.idempotency_purge_seconds
     )
@@ -130,7 +137,7 @@ def create_app(
             *web_route_handlers(),
             *extra_route_handlers,
         ],
-        plugins=[ProblemDetailsPlugin(problem_details_config()), feed],
+        plugins=[ProblemDetailsPlugin(problem_details_config()), feed, metrics],
         exception_handlers={Exception: internal_error},
         request_max_body_size=settings.max_body_bytes,
         # Bodies are decoded strictly (api/bodies.py); answers are encoded as they are.

@@ -10,7 +10,7 @@ routes' own modules need not repeat them):
   `application/problem+json` with the one `Problem` schema, which is what
   `api/errors.py` answers. Every route may answer 503 while the database is
   away (and `/v1/events/stream` when the process serves its most streams),
-  so every route documents it.
+  so every route documents it (/metrics aside: it answers all the same).
 - **The live feed is `text/event-stream`**, with its messages described: a
   handler returning `ServerSentEvent` is documented by Litestar as JSON with
   an empty schema.
@@ -46,6 +46,7 @@ STREAM_PATH = "/v1/events/stream"
 FEED_PATHS = ("/v1/events", STREAM_PATH)
 # Routes that hold no data and stay public when reads need a key (docs/api.md, "Auth").
 PUBLIC_PATHS = ("/health", "/schema")
+NEVER_503 = ("/metrics",)
 
 # Why a route answers a status, for the statuses added here.
 ADDED = {
@@ -133,7 +134,11 @@ def make_honest(openapi: OpenAPI, *, reads_need_key: bool = False) -> OpenAPI:
             responses.setdefault("400", _error(400, ADDED[400]))
         if reads_need_key and not path.startswith(PUBLIC_PATHS):
             responses.setdefault("401", _error(401, ADDED[401]))
-        responses.setdefault("503", _error(503, STREAM_503 if path == STREAM_PATH else ADDED[503]))
+        # /metrics answers while the database does not (the lag figures left out), unless
+        # it must first look a key up.
+        if path not in NEVER_503 or reads_need_key:
+            why = STREAM_503 if path == STREAM_PATH else ADDED[503]
+            responses.setdefault("503", _error(503, why))
         if path == STREAM_PATH:
             responses["200"] = _stream_ok()
         for status, response in responses.items():
