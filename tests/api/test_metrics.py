@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 
 import httpx
+import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.api.conftest import Client, make_key
 from tests.api.flows import open_timeline, register_source, slug
+from tests.cluster import Cluster, throwaway_cluster
 from tests.faults.server import serve
 from timeline.api.app import create_app
 from timeline.api.metrics import pool_figures, waiting_for
@@ -20,6 +23,7 @@ from timeline.commands.handlers import open_timeline as open_timeline_command
 from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.domain.commands import OpenTimeline
+from timeline.migrate import migrate
 from timeline.store.db import Timeouts, create_engine
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -223,3 +227,27 @@ async def test_with_reads_needing_a_key_metrics_need_one(
         answer = await closed.get("/metrics", headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 200
         assert value(parse(answer.text), "timeline_pool_size") == Settings().pool_size
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with throwaway_cluster() as started:
+        migrate(started.url)
+        yield started
+
+
+async def test_with_the_database_stopped_metrics_still_answer_without_the_lag(
+    cluster: Cluster,
+) -> None:
+    app = create_app(Settings(), cluster.url)
+    async with AsyncTestClient(app) as client:
+        up = await scrape(client)
+        assert ("timeline_feed_lag_events", frozenset()) in up
+        cluster.stop("immediate")
+        down = await scrape(client)
+        cluster.start()
+        cluster.wait_ready()
+    assert ("timeline_feed_lag_events", frozenset()) not in down
+    assert ("timeline_feed_newest_position", frozenset()) not in down
+    assert ("timeline_pool_size", frozenset()) in down
+    assert ("timeline_feed_streams", frozenset()) in down
