@@ -49,14 +49,14 @@ def _serving(port: int) -> bool:
         return False
 
 
-def _stop(proc: subprocess.Popen[str], *, group: bool) -> str:
+def _stop(proc: subprocess.Popen[str], *, group: bool, sig: signal.Signals = signal.SIGTERM) -> str:
     if group:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, sig)
     else:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
     # make dies of the signal it was sent (it re-raises it), as a stopped program should.
-    assert proc.returncode == -signal.SIGTERM, out
+    assert proc.returncode == -sig, out
     return out
 
 
@@ -85,3 +85,13 @@ def test_a_sigterm_while_serving_ends_make_run_quietly(run_url: str, group: bool
     assert "make: ***" not in out
     assert "Traceback" not in out
     assert "Application shutdown complete" in out
+
+
+@pytest.mark.parametrize("after", [1.0, 2.0])
+def test_ctrl_c_on_the_terminal_ends_make_run_quietly(run_url: str, after: float) -> None:
+    proc = _make_run(run_url, free_port())
+    time.sleep(after)
+    out = _stop(proc, group=True, sig=signal.SIGINT)  # a terminal sends it to the group
+    assert "make: ***" not in out
+    assert "Traceback" not in out
+    assert "KeyboardInterrupt" not in out
