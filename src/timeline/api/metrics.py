@@ -190,9 +190,6 @@ def _feed(hub: Hub, metrics: Metrics) -> Iterable[Metric]:
             f"Committed events the hub has not delivered yet (counted up to {LAG_CAP})",
             metrics.lag,
         )
-    yield CounterMetricFamily(
-        f"{PREFIX}_feed_reconnects", "Times the hub reconnected to the database", hub.reconnects
-    )
 
 
 class TimedWriter(Writer):
