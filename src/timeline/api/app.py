@@ -29,6 +29,7 @@ from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
 from timeline.api.state import AppState
 from timeline.api.timelines import TimelineController
+from timeline.api.traces import traces_plugins
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import Timeouts, create_engine
@@ -137,7 +138,7 @@ def create_app(
             *web_route_handlers(),
             *extra_route_handlers,
         ],
-        plugins=[ProblemDetailsPlugin(problem_details_config()), feed, metrics],
+        plugins=[ProblemDetailsPlugin(problem_details_config()), feed, metrics, *traces_plugins()],
         exception_handlers={Exception: internal_error},
         request_max_body_size=settings.max_body_bytes,
         # Bodies are decoded strictly (api/bodies.py); answers are encoded as they are.
