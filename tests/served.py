@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,7 +28,10 @@ class Served:
 def fresh_server(postgres_server: str, **settings: str) -> Iterator[Served]:
     """`timeline migrate`, `timeline demo load`, then `timeline serve` on a free port."""
     with scratch_database(postgres_server) as url:
-        cli(url, "migrate")
-        cli(url, "demo", "load")
+        for step in (("migrate",), ("demo", "load")):
+            try:
+                cli(url, *step)
+            except subprocess.CalledProcessError as failed:
+                raise RuntimeError(f"timeline {' '.join(step)}: {failed.stderr}") from None
         with serve(url, **settings) as server:
             yield Served(base_url=server.base, database_url=url)
