@@ -17,11 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# One process (timeline/run.py), so a SIGTERM or Ctrl-C at any step stops it quietly.
 run: install
-	$(BIN)/timeline migrate
-	$(BIN)/timeline demo load
-	@$(BIN)/python -m timeline.welcome
-	$(BIN)/timeline serve
+	@$(BIN)/python -m timeline.run
 
 # The embedded PostgreSQL outlives `make run`; this stops it (nothing to do when it is not running).
 stop: install
@@ -39,14 +37,15 @@ format: install
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
+# Quiet recipes: `make bench` prints the figures and the final table, not its commands.
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } || \
+	@$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
 		echo "wrk could not be installed: the HTTP benchmarks will be skipped"
-	touch $(BENCH_STAMP)
+	@touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m tests.bench
+	@$(BIN)/python -m tests.bench
 
 openapi: install
 	$(BIN)/python -m timeline.api.openapi > openapi/openapi.json

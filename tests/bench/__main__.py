@@ -29,10 +29,19 @@ def _kind() -> str:
     return "url" if os.environ.get("TIMELINE_TEST_DATABASE_URL") else "embedded"
 
 
+def quiet_logging() -> None:
+    """Only warnings and errors from here on, whatever configures logging later.
+
+    A Litestar app made with the default logging config (bench_feed's bare apps) puts
+    the root logger at INFO, for every later module too: then httpx logged each HTTP
+    request, alembic each migration of each scratch database, uvicorn each server's
+    start. `logging.disable` holds whatever levels are set after it.
+    """
+    logging.disable(logging.INFO)
+
+
 def main(only: list[str]) -> int:
-    # Litestar's default logging config (any app made in this process) puts the root
-    # logger at INFO; alembic would then log every migration of every scratch database.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_logging()
     bench = Bench(database_kind=_kind())
     names = sorted(
         m.name

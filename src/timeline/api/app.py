@@ -23,12 +23,14 @@ from timeline.api.errors import internal_error, problem_details_config
 from timeline.api.health import health
 from timeline.api.limits import write_rate_limit
 from timeline.api.log import LogPlugin
+from timeline.api.metrics import MetricsPlugin, TimedWriter
+from timeline.api.openapi import document_honestly
 from timeline.api.replicas import read_your_writes
 from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
 from timeline.api.state import AppState
 from timeline.api.timelines import TimelineController
-from timeline.commands.writer import Writer
+from timeline.api.traces import traces_plugins
 from timeline.config import Settings
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import Timeouts, create_engine
@@ -91,7 +93,14 @@ def create_app(
         guards=[require_read],
         sees_metadata=sees_metadata,
     )
-    writer = Writer(engine, on_commit=feed.poke, idempotency_ttl=settings.idempotency_ttl_seconds)
+    # /metrics obeys the read guard too (docs/operations.md says why).
+    metrics = MetricsPlugin(guards=[require_read])
+    writer = TimedWriter(
+        engine,
+        metrics=metrics.metrics,
+        on_commit=feed.poke,
+        idempotency_ttl=settings.idempotency_ttl_seconds,
+    )
     purger = Purger(
         engine, ttl=settings.idempotency_ttl_seconds, every=settings.idempotency_purge_seconds
     )
@@ -134,6 +143,8 @@ def create_app(
             ProblemDetailsPlugin(problem_details_config()),
             feed,
             LogPlugin(settings, database_url),
+            metrics,
+            *traces_plugins(),
         ],
         exception_handlers={Exception: internal_error},
         request_max_body_size=settings.max_body_bytes,
@@ -150,6 +161,7 @@ def create_app(
         on_shutdown=[purger.stop, dispose_engine],
         logging_config=None,
     )
+    document_honestly(app, settings)
     # Outside Litestar's own layers, so even a path no route matches gets a request id.
     routes = {
         r.path_format: {str(m) for m in r.methods} for r in app.routes if isinstance(r, HTTPRoute)

@@ -1,16 +1,159 @@
-"""`python -m timeline.api.openapi`: print the app's OpenAPI document (for openapi/openapi.json)."""
+"""The OpenAPI document, made honest in one place; `python -m timeline.api.openapi` prints it.
+
+Litestar writes the document from the handlers' signatures and `responses=`.
+Two things it cannot know are settled here, once, for every route (the
+routes' own modules need not repeat them):
+
+- **Every error is problem+json.** Whatever a route declares for a status of
+  400 or more (Litestar's default for a validation error is its own
+  `{status_code, detail, extra}` as `application/json`), the document says
+  `application/problem+json` with the one `Problem` schema, which is what
+  `api/errors.py` answers. Every route may answer 503 while the database is
+  away (and `/v1/events/stream` when the process serves its most streams),
+  so every route documents it (/metrics aside: it answers all the same).
+- **The live feed is `text/event-stream`**, with its messages described: a
+  handler returning `ServerSentEvent` is documented by Litestar as JSON with
+  an empty schema.
+"""
 
 from __future__ import annotations
 
 import sys
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
+from litestar import Litestar
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Reference,
+    Schema,
+)
+from litestar.openapi.spec.enums import OpenAPIType
 
 from timeline.config import Settings
 
 # The schema does not depend on the database; no connection is opened.
 PLACEHOLDER_URL = "postgresql://localhost/timeline"
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM = "Problem"
+STREAM_PATH = "/v1/events/stream"
+FEED_PATHS = ("/v1/events", STREAM_PATH)
+# Routes that hold no data and stay public when reads need a key (docs/api.md, "Auth").
+PUBLIC_PATHS = ("/health", "/schema")
+NEVER_503 = ("/metrics",)
+
+# Why a route answers a status, for the statuses added here.
+ADDED = {
+    400: "a parameter that is malformed or of the wrong type (an `after` that is not a cursor "
+    "of this feed, say); `errors` names the field",
+    401: "reads need a key here (TIMELINE_READS_NEED_KEY): none sent, or an unknown or revoked one",
+    503: "the database does not answer; retry after `Retry-After` seconds",
+}
+STREAM_503 = (
+    "the database does not answer, or this process serves TIMELINE_MAX_STREAMS streams "
+    "already; retry after `Retry-After` seconds"
+)
+
+STREAM_DESCRIPTION = """\
+The feed as server-sent events (`text/event-stream`), one message per event, in feed order:
+
+- `id:` the event's cursor: after a disconnect, send the last one as `Last-Event-ID`
+  (or as `after`) and nothing is lost or repeated;
+- `event:` the event's type (`AssertionRecorded`, `StanceRecorded`, ...);
+- `data:` the event as one line of JSON: a `FeedEventSchema`, the same as an item of
+  `GET /v1/events`, or a `CloudEventSchema` with `format=cloudevents` (or
+  `Accept: application/cloudevents+json`).
+
+Comment lines (`: heartbeat`, and `: database unavailable; retrying` while the
+database is away) keep the connection open and carry no event. The first message,
+and the last one when the server stops, is a `retry:` hint in milliseconds.
+"""
+
+
+def _problem_content() -> dict[str, OpenAPIMediaType]:
+    return {
+        PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
+            schema=Reference(ref=f"#/components/schemas/{PROBLEM}")
+        )
+    }
+
+
+def _retry_after() -> dict[str, OpenAPIHeader | Reference]:
+    return {
+        "Retry-After": OpenAPIHeader(
+            schema=Schema(type=OpenAPIType.INTEGER), description="seconds to wait"
+        )
+    }
+
+
+def _error(status: int, description: str) -> OpenAPIResponse:
+    headers = _retry_after() if status in (429, 503) else None
+    return OpenAPIResponse(
+        description=f"{HTTPStatus(status).phrase}: {description}",
+        content=_problem_content(),
+        headers=headers,
+    )
+
+
+def _stream_ok() -> OpenAPIResponse:
+    event = Schema(
+        type=OpenAPIType.STRING,
+        description="server-sent event messages; each `data:` is one event as JSON",
+    )
+    return OpenAPIResponse(
+        description=STREAM_DESCRIPTION,
+        content={"text/event-stream": OpenAPIMediaType(schema=event)},
+    )
+
+
+def _operations(openapi: OpenAPI) -> list[tuple[str, Operation]]:
+    found: list[tuple[str, Operation]] = []
+    for path, item in (openapi.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "options", "head", "patch", "trace"):
+            operation = getattr(item, method, None)
+            if isinstance(operation, Operation):
+                found.append((path, operation))
+    return found
+
+
+def make_honest(openapi: OpenAPI, *, reads_need_key: bool = False) -> OpenAPI:
+    """Every error response problem+json, 503 on every route, the stream as SSE (in place)."""
+    schemas = openapi.components.schemas if openapi.components else None
+    if not schemas or PROBLEM not in schemas:
+        raise LookupError("no Problem schema: the routes register it (api/docs.py)")
+    for path, operation in _operations(openapi):
+        responses = operation.responses if operation.responses is not None else {}
+        operation.responses = responses
+        if path in FEED_PATHS:
+            responses.setdefault("400", _error(400, ADDED[400]))
+        if reads_need_key and not path.startswith(PUBLIC_PATHS):
+            responses.setdefault("401", _error(401, ADDED[401]))
+        # /metrics answers while the database does not (the lag figures left out), unless
+        # it must first look a key up.
+        if path not in NEVER_503 or reads_need_key:
+            why = STREAM_503 if path == STREAM_PATH else ADDED[503]
+            responses.setdefault("503", _error(503, why))
+        if path == STREAM_PATH:
+            responses["200"] = _stream_ok()
+        for status, response in responses.items():
+            if int(status) >= 400 and isinstance(response, OpenAPIResponse):
+                response.content = _problem_content()
+    return openapi
+
+
+def document_honestly(app: Litestar, settings: Settings) -> None:
+    """On startup: build the app's document and correct it before anyone is served it."""
+
+    def correct(app: Litestar) -> None:
+        make_honest(app.openapi_schema, reads_need_key=settings.reads_need_key)
+
+    app.on_startup.append(correct)
 
 
 def document() -> dict[str, Any]:
@@ -18,7 +161,7 @@ def document() -> dict[str, Any]:
     from timeline.api.app import create_app
 
     app = create_app(Settings(), PLACEHOLDER_URL)
-    schema: dict[str, Any] = app.openapi_schema.to_schema()
+    schema: dict[str, Any] = make_honest(app.openapi_schema).to_schema()
     return schema
 
 

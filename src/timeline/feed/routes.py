@@ -79,9 +79,11 @@ def _page_etag(*parts: object) -> str:
 
 
 # The handler returns encoded bytes (stored JSON passed through); this documents what they are.
+# Any: Litestar documents a union here, though data_container's type names classes only.
+_PAGE_SCHEMA: Any = PageSchema
 PAGE_RESPONSE = {
     200: ResponseSpec(
-        data_container=PageSchema,
+        data_container=_PAGE_SCHEMA,
         description="Events in feed order, and the cursor to send as `after` next",
         generate_examples=False,
     )
