@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,7 +39,10 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from timeline.api.serve import serve
+    from timeline.tlog.cli import first_key
 
+    if "TIMELINE_LOG_KEY_FILE" not in os.environ:
+        first_key(settings)
     return serve(settings, _url(settings), host=args.host, port=args.port)
 
 

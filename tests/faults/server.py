@@ -38,6 +38,8 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
         "TIMELINE_LOG_LEVEL": "info",
         # Writers here load the server on purpose: the write rate limit is not under test.
         "TIMELINE_WRITE_RATE_LIMIT": "0",
+        # Nor is the log's sequencer (tests/tlog has its own servers with it on).
+        "TIMELINE_LOG_SEQUENCER": "false",
         **extra,
     }
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from tests.bench.serve import free_port
+from tests.tlog.conftest import until_signed
 from timeline.cli import main
 from timeline.store.db import asyncpg_dsn
-from timeline.tlog.note import Verifier
+from timeline.tlog.note import Verifier, open_note
 
 
 async def latest_note(url: str) -> str:
@@ -73,3 +80,80 @@ def test_integrate_without_a_key_says_how_to_make_one(
     monkeypatch.setenv("TIMELINE_LOG_KEY_FILE", str(tmp_path / "none.key"))
     assert main(["log", "integrate"]) == 2
     assert "timeline log key create" in capsys.readouterr().err
+
+
+def _serve(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    timeline = Path(sys.executable).with_name("timeline")
+    return subprocess.Popen(
+        [str(timeline), "serve", "--port", env["TIMELINE_PORT"]],
+        env=env,
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _until_up(base: str) -> None:
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("timeline serve did not start")
+
+
+def test_a_first_serve_makes_the_log_key_and_signs_with_it(log_url: str, tmp_path: Path) -> None:
+    """No key at the default path: `timeline serve` makes one (0600), says what verifies
+    it, and the sequencer signs checkpoints that this verifier key opens."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMELINE_LOG_")}
+    data_dir = tmp_path / "data"
+    port = str(free_port())
+    env |= {
+        "TIMELINE_DATABASE_URL": log_url,
+        "TIMELINE_DATA_DIR": str(data_dir),
+        "TIMELINE_PORT": port,
+        "TIMELINE_POOL_SIZE": "2",
+    }
+    assert main_in(env, ["demo", "load"]) == 0
+    proc = _serve(env, tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _until_up(base)
+        key_file = data_dir / "log.key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        asyncio.run(until_signed(base, 10, within=30))
+        with urllib.request.urlopen(f"{base}/v1/log/checkpoint", timeout=5) as answer:
+            note = answer.read().decode()
+        with urllib.request.urlopen(f"{base}/v1/log/key", timeout=5) as answer:
+            vkey = answer.read().decode().strip()
+        assert open_note(note, Verifier.parse(vkey))
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert vkey in err.decode()  # the operator is told the verifier key once
+
+
+def test_a_configured_key_that_is_missing_is_never_made(log_url: str, tmp_path: Path) -> None:
+    """A key file named by TIMELINE_LOG_KEY_FILE that is not there is the operator's to
+    restore: serve makes none (a new key would not open the old checkpoints)."""
+    missing = tmp_path / "configured" / "log.key"
+    port = str(free_port())
+    env = dict(
+        os.environ,
+        TIMELINE_DATABASE_URL=log_url,
+        TIMELINE_LOG_KEY_FILE=str(missing),
+        TIMELINE_PORT=port,
+        TIMELINE_POOL_SIZE="2",
+    )
+    proc = _serve(env, tmp_path)
+    try:
+        _until_up(f"http://127.0.0.1:{port}")
+        assert not missing.exists()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def main_in(env: dict[str, str], argv: list[str]) -> int:
+    timeline = Path(sys.executable).with_name("timeline")
+    return subprocess.run([str(timeline), *argv], env=env, capture_output=True).returncode

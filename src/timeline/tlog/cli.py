@@ -26,6 +26,29 @@ def key_create(settings: Settings) -> int:
     return 0
 
 
+def first_key(settings: Settings) -> None:
+    """On a first `timeline serve` with the default key path and no key there, make the key,
+    so a new install signs checkpoints at once; say where it is and what verifies it.
+
+    A key file named by TIMELINE_LOG_KEY_FILE is never made here: a configured key that is
+    missing is the operator's to restore (a new key would not verify the old checkpoints)."""
+    if not settings.log_sequencer or settings.log_key_file.exists():
+        return
+    signer = Signer.generate(settings.log_origin)
+    try:
+        write_key_file(settings.log_key_file, signer)
+    except FileExistsError:
+        return  # another process made it first
+    except OSError as error:
+        print(f"timeline: no log key made ({error}); checkpoints go unsigned", file=sys.stderr)
+        return
+    print(
+        f"timeline: made the log's signer key {settings.log_key_file} (0600; back it up);"
+        f" its verifier key: {signer.verifier().text()}",
+        file=sys.stderr,
+    )
+
+
 async def cli_integrate(url: str, settings: Settings) -> int:
     try:
         signer = read_key_file(settings.log_key_file)
