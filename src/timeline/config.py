@@ -73,10 +73,15 @@ class Settings:
         DATA_DIR, "TIMELINE_DATA_DIR", "path", "the embedded server's folder"
     )
     host: str = setting("127.0.0.1", "TIMELINE_HOST", "text", "where `timeline serve` listens")
-    port: int = setting(8000, "TIMELINE_PORT", "int", "its port", low=1, high=65535)
+    port: int = setting(8000, "TIMELINE_PORT", "int", "the port it listens on", low=1, high=65535)
     log_level: str = setting("info", "TIMELINE_LOG_LEVEL", "level", "one of LOG_LEVELS")
     max_body_bytes: int = setting(
-        1024 * 1024, "TIMELINE_MAX_BODY_BYTES", "int", "larger: 413", low=1024, high=1 << 30
+        1024 * 1024,
+        "TIMELINE_MAX_BODY_BYTES",
+        "int",
+        "request bodies above this get 413",
+        low=1024,
+        high=1 << 30,
     )
     idempotency_ttl_seconds: int = setting(
         24 * 3600,
@@ -101,7 +106,7 @@ class Settings:
         False, "TIMELINE_READS_NEED_KEY", "bool", "require a key for reads too"
     )
     pool_size: int = setting(
-        10, "TIMELINE_POOL_SIZE", "int", "connections per process", low=1, high=1000
+        10, "TIMELINE_POOL_SIZE", "int", "database connections per process", low=1, high=1000
     )
     read_cache_bytes: int = setting(
         64 * 1024 * 1024,
@@ -113,16 +118,28 @@ class Settings:
     )
     # The API's database timeouts, in seconds (store.db.Timeouts).
     db_statement_timeout: float = setting(
-        1.0, "TIMELINE_DB_STATEMENT_TIMEOUT", "seconds", "statement_timeout", **SECONDS
+        1.0,
+        "TIMELINE_DB_STATEMENT_TIMEOUT",
+        "seconds",
+        "seconds one API statement may run",
+        **SECONDS,
     )
     db_command_timeout: float = setting(
-        1.5, "TIMELINE_DB_COMMAND_TIMEOUT", "seconds", "any answer, else 503", **SECONDS
+        1.5,
+        "TIMELINE_DB_COMMAND_TIMEOUT",
+        "seconds",
+        "seconds to wait for an answer; then 503",
+        **SECONDS,
     )
     db_acquire_timeout: float = setting(
-        1.0, "TIMELINE_DB_ACQUIRE_TIMEOUT", "seconds", "a pooled connection", **SECONDS
+        1.0,
+        "TIMELINE_DB_ACQUIRE_TIMEOUT",
+        "seconds",
+        "seconds to wait for a pooled connection",
+        **SECONDS,
     )
     db_connect_timeout: float = setting(
-        1.5, "TIMELINE_DB_CONNECT_TIMEOUT", "seconds", "a new connection", **SECONDS
+        1.5, "TIMELINE_DB_CONNECT_TIMEOUT", "seconds", "seconds to open a connection", **SECONDS
     )
     max_streams: int = setting(
         1000,
@@ -167,7 +184,10 @@ class Settings:
     # The verifiable log (docs/log.md): its checkpoints' origin line and key name, the
     # signer key file (never in the database), and whether `timeline serve` integrates.
     log_origin: str = setting(
-        "timeline.localhost/log", "TIMELINE_LOG_ORIGIN", "origin", "checkpoints' origin line"
+        "timeline.localhost/log",
+        "TIMELINE_LOG_ORIGIN",
+        "origin",
+        "the log checkpoints' origin line and key name",
     )
     log_key_file: Path = setting(  # noqa: RUF009
         LOG_KEY_FILE,
