@@ -10,7 +10,9 @@ import httpx
 import pytest
 import uvicorn
 from litestar import Litestar
+from litestar.plugins.problem_details import ProblemDetailsPlugin
 
+from timeline.api.errors import problem_details_config
 from timeline.feed.hub import Hub
 from timeline.feed.plugin import FeedPlugin
 
@@ -18,7 +20,8 @@ from timeline.feed.plugin import FeedPlugin
 @pytest.fixture(scope="session")
 async def feed_plugin(database_url: str) -> AsyncIterator[FeedPlugin]:
     plugin = FeedPlugin(database_url, buffer_capacity=200)
-    app = Litestar(plugins=[plugin])
+    # With the API's one exception map, as `create_app` mounts it: a bad cursor is its 400.
+    app = Litestar(plugins=[ProblemDetailsPlugin(problem_details_config()), plugin])
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
     )

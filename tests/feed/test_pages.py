@@ -78,7 +78,8 @@ async def test_a_malformed_or_foreign_cursor_is_a_problem_naming_after(
         response = await client.get(path, params=params, headers=headers)
         assert response.status_code == 400
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["field"] == field
+        assert response.json()["type"].endswith("/invalid-cursor")
+        assert [e["field"] for e in response.json()["errors"]] == [field]
 
 
 async def test_a_limit_above_the_maximum_is_refused(client: httpx.AsyncClient) -> None:

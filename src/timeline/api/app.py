@@ -28,7 +28,7 @@ from timeline.api.openapi import document_honestly
 from timeline.api.replicas import read_your_writes
 from timeline.api.requests import request_id_middleware
 from timeline.api.sources import SourceController
-from timeline.api.state import AppState
+from timeline.api.state import DEPENDENCIES, AppState
 from timeline.api.timelines import TimelineController
 from timeline.api.traces import traces_plugins
 from timeline.config import Settings
@@ -156,6 +156,8 @@ def create_app(
         openapi_config=openapi_config(),
         template_config=template_config(),
         state=State({"timeline": AppState(settings, engine, writer, read_engine)}),
+        # Every route may take `writer` and `reader` (api/state.py).
+        dependencies=DEPENDENCIES,
         before_request=read_your_writes,
         on_startup=[purger.start],
         on_shutdown=[purger.stop, dispose_engine],

@@ -45,7 +45,11 @@ NOT_MODIFIED = {
 }
 
 READ_ERRORS = {**problems(400, 404), **NOT_MODIFIED}
-WRITE_ERRORS = problems(400, 401, 403, 404, 409, 413, 422)
+_WRITES = (400, 401, 403, 404, 409, 413, 422)
+# A timeline or an assertion recorded in one: nothing to send If-Match to.
+WRITE_ERRORS = problems(*_WRITES)
+# The writes of the assertion and source resources, which take If-Match: 412 when stale.
+VERSIONED_WRITE_ERRORS = problems(*sorted({*_WRITES, 412}))
 
 IfNoneMatch = Annotated[
     str | None,

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from litestar import Request, get
+from litestar import get
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from timeline.api.docs import problems
 from timeline.api.errors import RETRY_AFTER_SECONDS, ApiProblem
 from timeline.api.schemas import Health
-from timeline.api.state import AppState
+from timeline.api.state import Reader
 
 TIMEOUT_SECONDS = 1.5
 
 
-async def _ping(request: Request[Any, Any, Any]) -> None:
-    async with AppState.of(request).read() as conn:
+async def _ping(reader: Reader) -> None:
+    async with reader.read() as conn:
         await conn.execute(text("SELECT 1"))
 
 
@@ -28,10 +28,10 @@ async def _ping(request: Request[Any, Any, Any]) -> None:
     tags=["service"],
     responses=problems(503),
 )
-async def health(request: Request[Any, Any, Any]) -> Health:
+async def health(reader: NamedDependency[Reader]) -> Health:
     """200 while the database answers a query within 1.5 seconds."""
     try:
-        await asyncio.wait_for(_ping(request), TIMEOUT_SECONDS)
+        await asyncio.wait_for(_ping(reader), TIMEOUT_SECONDS)
     except Exception as error:  # any failure to answer means "not healthy", never a 500
         raise ApiProblem(
             503,

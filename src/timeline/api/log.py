@@ -16,13 +16,14 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.config.app import AppConfig
+from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 from litestar.plugins import InitPluginProtocol
 
 from timeline.api.auth import require_read
 from timeline.api.docs import problems
 from timeline.api.errors import ApiProblem
-from timeline.api.state import AppState
+from timeline.api.state import Reader
 from timeline.config import Settings
 from timeline.domain import merkle
 from timeline.store.db import driver_of
@@ -89,9 +90,9 @@ class LogController(Controller):
         media_type=TEXT,
         responses=problems(404),
     )
-    async def checkpoint(self, request: Request[Any, Any, Any]) -> Response[str]:
+    async def checkpoint(self, reader: NamedDependency[Reader]) -> Response[str]:
         """A C2SP tlog-checkpoint in a signed note (Ed25519); cached for a second."""
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             found = await reads.latest(await driver_of(conn))
         return _note(found, LATEST, "latest")
 
@@ -104,11 +105,11 @@ class LogController(Controller):
     )
     async def kept(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         size: Annotated[int, PathParameter(description="its tree size", ge=1)],
     ) -> Response[str]:
         """Every checkpoint the log signed is kept, and never changes."""
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             found = await reads.kept(await driver_of(conn), size)
         return _note(found, FOR_GOOD, f"size {size}")
 
@@ -121,7 +122,7 @@ class LogController(Controller):
     )
     async def tile(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         level: Annotated[int, PathParameter(description="the tile level L", ge=0, le=7)],
         rest: Annotated[str, PathParameter(description="N as xNNN/.../NNN, then .p/W if partial")],
     ) -> Response[bytes]:
@@ -130,7 +131,7 @@ class LogController(Controller):
             index, width = parse_tile_path(rest)
         except ValueError as error:
             raise ApiProblem(400, "bad-tile", str(error), field="tile") from None
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             try:
                 body = await reads.tile(await driver_of(conn), level, index, width)
             except reads.NotInTree as error:
@@ -148,7 +149,7 @@ class LogController(Controller):
     )
     async def inclusion(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         index: Annotated[int, QueryParameter(description="the leaf (an event's log_index)", ge=0)],
         size: Annotated[
             int, QueryParameter(description="the tree size, e.g. a checkpoint's", ge=1)
@@ -159,7 +160,7 @@ class LogController(Controller):
             raise ApiProblem(
                 400, "bad-index", f"index: {index} is not below size {size}", field="index"
             )
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             try:
                 hashes = await reads.inclusion(await driver_of(conn), index, size)
             except reads.NotInTree as error:
@@ -175,7 +176,7 @@ class LogController(Controller):
     )
     async def consistency(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         old: Annotated[int, QueryParameter(name="from", description="the older tree size", ge=1)],
         to: Annotated[int, QueryParameter(description="the newer tree size", ge=1)],
     ) -> Response[ConsistencyProof]:
@@ -184,7 +185,7 @@ class LogController(Controller):
             raise ApiProblem(
                 400, "bad-range", f"from: {old} is larger than to ({to})", field="from"
             )
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             try:
                 hashes = await reads.consistency(await driver_of(conn), old, to)
             except reads.NotInTree as error:

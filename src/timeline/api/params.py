@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
@@ -130,7 +131,7 @@ async def provide_filters(
         ),
     ] = None,
     *,
-    temporal: Temporal,
+    temporal: NamedDependency[Temporal],
 ) -> TimelineFilters:
     """The timeline filters of DESIGN §5 as one TimelineFilters.
 

@@ -3,6 +3,9 @@
 Field names are the contract of DESIGN §5. Examples come from the seed article
 (AlKhaleej Today republishing the BBC on the October 2020 Nagorno-Karabakh
 ceasefire). Responses are the read views of `projections.views`.
+
+Each write body turns itself into its domain command (`to_command`); the route
+passes what the body does not carry: the path's id, a new id, the server's clock.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from timeline.domain import values
+from timeline.domain import commands, values
 
 Kind = Literal[
     "armed_clash",
@@ -142,6 +145,11 @@ class TimelineBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ] = ""
     region: Annotated[Name, Meta(examples=["Caucasus"])] = ""
 
+    def to_command(self) -> commands.OpenTimeline:
+        return commands.OpenTimeline(
+            slug=self.slug, title=self.title, description=self.description, region=self.region
+        )
+
 
 class SourceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A publication that carries reports."""
@@ -164,6 +172,12 @@ class SourceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         list[Annotated[Name, Meta(examples=["Reuters"])]], Meta(max_length=MAX_CREDITS)
     ] = msgspec.field(default_factory=list)
 
+    def to_command(self, source_id: str) -> commands.RegisterSource:
+        fields = msgspec.structs.asdict(self)
+        return commands.RegisterSource(
+            source_id=source_id, **{**fields, "credits": tuple(self.credits)}
+        )
+
 
 class SourceUpdateBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The fields of a source that change; fields left out stay as they are."""
@@ -178,12 +192,23 @@ class SourceUpdateBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     credits: Annotated[list[Name], Meta(max_length=MAX_CREDITS)] | UnsetType = UNSET
     reason: Annotated[Text, Meta(examples=["the publisher corrected the headline"])] = ""
 
+    def to_command(self, source_id: str) -> commands.UpdateSource:
+        fields = msgspec.structs.asdict(self)
+        if isinstance(self.credits, list):
+            fields["credits"] = tuple(self.credits)
+        return commands.UpdateSource(source_id=source_id, **fields)
+
 
 class WithdrawalBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A source's withdrawal: the assertions resting on it alone become unsupported."""
 
     reason: Annotated[Text, Meta(examples=["the publisher took the article down"])] = ""
     withdrawn_at: Instant | None = None
+
+    def to_command(self, source_id: str, *, now: datetime) -> commands.WithdrawSource:
+        return commands.WithdrawSource(
+            source_id=source_id, reason=self.reason, withdrawn_at=self.withdrawn_at or now
+        )
 
 
 class AssertionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -215,6 +240,23 @@ class AssertionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     )
     reported_at: ReportedAt | None = None
 
+    def to_command(
+        self, assertion_id: str, timeline: str, *, now: datetime
+    ) -> commands.RecordAssertion:
+        return commands.RecordAssertion(
+            assertion_id=assertion_id,
+            timeline=timeline,
+            occurred=self.occurred,
+            kind=self.kind,
+            summary=self.summary,
+            place=self.place.to_value() if self.place else None,
+            actors=tuple(self.actors),
+            quantities=tuple(q.to_value() for q in self.quantities),
+            claimant=self.claimant,
+            citations=citations(self.citations),
+            reported_at=self.reported_at or now,
+        )
+
 
 class AssertionChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The assertion fields that change; fields left out stay as they are."""
@@ -237,6 +279,15 @@ class RevisionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         default_factory=list
     )
     reported_at: ReportedAt | None = None
+
+    def to_command(self, assertion_id: str, *, now: datetime) -> commands.ReviseAssertion:
+        return commands.ReviseAssertion(
+            assertion_id=assertion_id,
+            reason=self.reason,
+            citations=citations(self.citations),
+            reported_at=self.reported_at or now,
+            **self.changed(),
+        )
 
     def changed(self) -> dict[str, Any]:
         """The changed fields as the domain command takes them."""
@@ -268,6 +319,16 @@ class StanceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     )
     reported_at: ReportedAt | None = None
 
+    def to_command(self, assertion_id: str, *, now: datetime) -> commands.RecordStance:
+        return commands.RecordStance(
+            assertion_id=assertion_id,
+            party=self.party,
+            stance=self.stance,
+            statement=self.statement,
+            citations=citations(self.citations),
+            reported_at=self.reported_at or now,
+        )
+
 
 class RetractionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Why an assertion is withdrawn from the record."""
@@ -277,6 +338,14 @@ class RetractionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         default_factory=list
     )
     reported_at: ReportedAt | None = None
+
+    def to_command(self, assertion_id: str, *, now: datetime) -> commands.RetractAssertion:
+        return commands.RetractAssertion(
+            assertion_id=assertion_id,
+            reason=self.reason,
+            citations=citations(self.citations),
+            reported_at=self.reported_at or now,
+        )
 
 
 class FieldError(msgspec.Struct, kw_only=True):

@@ -3,32 +3,48 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
-from timeline.api.answers import serve
+from timeline.api.answers import Fill
 from timeline.api.auth import require_read, require_write
 from timeline.api.caching import if_match_version
-from timeline.api.docs import READ_ERRORS, IdempotencyKey, IfMatch, IfNoneMatch, problems
+from timeline.api.docs import (
+    READ_ERRORS,
+    VERSIONED_WRITE_ERRORS,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+)
 from timeline.api.errors import ApiProblem
 from timeline.api.params import provide_temporal
 from timeline.api.schemas import SourceBody, SourceUpdateBody, WithdrawalBody
-from timeline.api.state import AppState
+from timeline.api.state import Reader
 from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
-from timeline.domain.commands import RegisterSource, UpdateSource, WithdrawSource
+from timeline.commands.writer import Writer
 from timeline.projections import reads
 from timeline.projections.freshness import Scope
 from timeline.projections.temporal import Temporal
 from timeline.projections.views import SourceView
 
 SourceId = Annotated[str, Parameter(description="the source's id", examples=examples.SOURCE)]
-WRITE_ERRORS = problems(400, 401, 403, 404, 409, 412, 413, 422)
+
+
+def _source(source_id: str, temporal: Temporal) -> Fill:
+    """The source, versioned by its stream version; 404 when absent."""
+
+    async def fill(conn: Any) -> tuple[SourceView, int]:
+        view = await reads.get_source(conn, source_id, temporal)
+        if view is None:
+            raise ApiProblem(404, "not-found", f"no source {source_id!r}", field="source_id")
+        return view, view.version
+
+    return fill
 
 
 class SourceController(Controller):
@@ -42,23 +58,21 @@ class SourceController(Controller):
         summary="Register a source",
         operation_id="RegisterSource",
         guards=[require_write],
-        responses=WRITE_ERRORS,
+        responses=VERSIONED_WRITE_ERRORS,
         security=[{"bearer": []}],
     )
     async def register(
         self,
         request: Request[Any, Any, Any],
+        writer: NamedDependency[Writer],
+        reader: NamedDependency[Reader],
         data: Annotated[SourceBody, Body(examples=examples.SOURCE_BODY)],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SourceView]:
         """Register a publication; `via` names the source it republishes."""
-        fields = msgspec.structs.asdict(data)
-        cmd = RegisterSource(
-            source_id=str(uuid.uuid4()), **{**fields, "credits": tuple(data.credits)}
-        )
-        writer = AppState.of(request).writer
+        cmd = data.to_command(str(uuid.uuid4()))
         result = await handlers.register_source(writer, cmd, write_context(request, data))
-        return await created(request, result, reads.get_source, _location(result.stream.id))
+        return await created(reader, result, reads.get_source, _location(result.stream.id))
 
     @get(
         "/{source_id:str}",
@@ -68,85 +82,64 @@ class SourceController(Controller):
     )
     async def read(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         source_id: SourceId,
         temporal: NamedDependency[Temporal],
         if_none_match: IfNoneMatch = None,
     ) -> Response[SourceView]:
         """One source, as this store held it at `recorded_at` (default now)."""
-
-        async def fill(conn: Any) -> tuple[SourceView, int]:
-            view = await reads.get_source(conn, source_id, temporal)
-            if view is None:
-                raise ApiProblem(404, "not-found", f"no source {source_id!r}", field="source_id")
-            return view, view.version
-
-        response = await serve(
-            AppState.of(request),
-            ("source", source_id, temporal),
-            Scope.of_stream("source", source_id),
-            fill,
-            temporal=temporal,
-            if_none_match=if_none_match,
-        )
-        return cast(Response[SourceView], response)
+        key = ("source", source_id, temporal)
+        scope = Scope.of_stream("source", source_id)
+        fill = _source(source_id, temporal)
+        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
 
     @post(
         "/{source_id:str}/updates",
         summary="Update a source",
         operation_id="UpdateSource",
         guards=[require_write],
-        responses=WRITE_ERRORS,
+        responses=VERSIONED_WRITE_ERRORS,
         security=[{"bearer": []}],
     )
     async def update(
         self,
         request: Request[Any, Any, Any],
+        writer: NamedDependency[Writer],
+        reader: NamedDependency[Reader],
         source_id: SourceId,
         data: Annotated[SourceUpdateBody, Body(examples=examples.SOURCE_UPDATE)],
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SourceView]:
         """Change some of a source's fields; fields left out stay as they are."""
-        fields = msgspec.structs.asdict(data)
-        if isinstance(data.credits, list):
-            fields["credits"] = tuple(data.credits)
-        cmd = UpdateSource(source_id=source_id, **fields)
-        result = await handlers.update_source(
-            AppState.of(request).writer,
-            cmd,
-            write_context(request, data),
-            if_match_version(if_match, required=False),
-        )
-        return await created(request, result, reads.get_source, _location(source_id))
+        cmd, ctx = data.to_command(source_id), write_context(request, data)
+        expected = if_match_version(if_match, required=False)
+        result = await handlers.update_source(writer, cmd, ctx, expected)
+        return await created(reader, result, reads.get_source, _location(source_id))
 
     @post(
         "/{source_id:str}/withdrawal",
         summary="Withdraw a source",
         operation_id="WithdrawSource",
         guards=[require_write],
-        responses=WRITE_ERRORS,
+        responses=VERSIONED_WRITE_ERRORS,
         security=[{"bearer": []}],
     )
     async def withdraw(
         self,
         request: Request[Any, Any, Any],
+        writer: NamedDependency[Writer],
+        reader: NamedDependency[Reader],
         source_id: SourceId,
         data: Annotated[WithdrawalBody, Body(examples=examples.WITHDRAWAL)],
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[SourceView]:
         """Withdraw a source: assertions resting on it alone become `unsupported`."""
-        cmd = WithdrawSource(
-            source_id=source_id, reason=data.reason, withdrawn_at=data.withdrawn_at or now()
-        )
-        result = await handlers.withdraw_source(
-            AppState.of(request).writer,
-            cmd,
-            write_context(request, data),
-            if_match_version(if_match, required=False),
-        )
-        return await created(request, result, reads.get_source, _location(source_id))
+        cmd, ctx = data.to_command(source_id, now=now()), write_context(request, data)
+        expected = if_match_version(if_match, required=False)
+        result = await handlers.withdraw_source(writer, cmd, ctx, expected)
+        return await created(reader, result, reads.get_source, _location(source_id))
 
 
 def _location(source_id: str) -> str:

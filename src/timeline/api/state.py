@@ -1,17 +1,29 @@
-"""What the app holds while it runs: settings, the engine, the writer and the answers."""
+"""What the app holds while it runs: settings, the engine, the writer and the answers.
+
+Routes get the writer and the reader as dependencies (`DEPENDENCIES`, declared
+once on the app); guards, middleware and the body DTO, which Litestar gives no
+dependencies, use `AppState.of(connection)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from litestar import Response
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from timeline.api.answers import AnswerCache
+from timeline.api import answers
+from timeline.api.answers import AnswerCache, Fill
 from timeline.commands.writer import Writer
 from timeline.config import Settings
+from timeline.projections.freshness import Scope
+from timeline.projections.temporal import Temporal
 from timeline.store.db import connect
 
 # Set for one request (api/replicas.py) when the standby has not reached its min_position.
@@ -55,5 +67,55 @@ class AppState:
 
     @staticmethod
     def of(connection: ASGIConnection[Any, Any, Any, Any]) -> AppState:
-        state: AppState = connection.app.state["timeline"]
-        return state
+        return AppState.of_state(connection.app.state)
+
+    @staticmethod
+    def of_state(state: State) -> AppState:
+        found: AppState = state["timeline"]
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """What a read route reads through: a connection, and the process's kept answers."""
+
+    state: AppState
+
+    def read(self) -> Any:
+        """`async with reader.read() as conn`: AppState.read(), the standby when there is one."""
+        return self.state.read()
+
+    def read_primary(self) -> Any:
+        """A connection to the primary: what a write reads back must be there."""
+        return self.state.read_primary()
+
+    async def serve(
+        self,
+        key: Hashable,
+        scope: Scope,
+        fill: Fill,
+        *,
+        temporal: Temporal | None,
+        if_none_match: str | None,
+    ) -> Response[Any]:
+        """The kept answer of `key`, as fresh as a read begun now (api/answers.py)."""
+        return await answers.serve(
+            self.state, key, scope, fill, temporal=temporal, if_none_match=if_none_match
+        )
+
+
+def provide_writer(state: State) -> Writer:
+    """The app's one Writer: every command goes through it."""
+    return AppState.of_state(state).writer
+
+
+def provide_reader(state: State) -> Reader:
+    """The app's reads and kept answers."""
+    return Reader(AppState.of_state(state))
+
+
+# Declared once on the app (api/app.py): every route may take `writer` and `reader`.
+DEPENDENCIES = {
+    "writer": Provide(provide_writer, sync_to_thread=False),
+    "reader": Provide(provide_reader, sync_to_thread=False),
+}

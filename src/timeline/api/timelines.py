@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, cast
+from datetime import datetime
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -11,17 +12,17 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
-from timeline.api.answers import serve
+from timeline.api.answers import Fill
 from timeline.api.auth import require_read, require_write
 from timeline.api.caching import cached
 from timeline.api.docs import READ_ERRORS, WRITE_ERRORS, IdempotencyKey, IfNoneMatch, problems
 from timeline.api.errors import ApiProblem
 from timeline.api.params import Cursor, Limit, parse_time, provide_filters, provide_temporal
-from timeline.api.schemas import AssertionBody, TimelineBody, citations
-from timeline.api.state import AppState
+from timeline.api.schemas import AssertionBody, TimelineBody
+from timeline.api.state import Reader
 from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
-from timeline.domain.commands import OpenTimeline, RecordAssertion
+from timeline.commands.writer import Writer
 from timeline.projections import reads
 from timeline.projections.freshness import STORE, Scope
 from timeline.projections.temporal import Temporal, TimelineFilters
@@ -34,10 +35,72 @@ from timeline.projections.views import (
 )
 
 Slug = Annotated[str, Parameter(description="the timeline's slug", examples=examples.SLUG)]
+Since = Annotated[
+    str,
+    Parameter(
+        description="start of the knowledge window (exclusive): an RFC 3339 time or a plain date",
+        examples=examples.SINCE,
+    ),
+]
+Until = Annotated[
+    str | None,
+    Parameter(
+        description="end of the knowledge window (inclusive; default now): an RFC 3339 "
+        "time or a plain date",
+        examples=examples.UNTIL,
+        required=False,
+    ),
+]
+
+
+def _missing(slug: str) -> ApiProblem:
+    return ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
 
 
 async def _timeline_page(conn: Any, slug: str, temporal: Temporal) -> TimelinePage | None:
     return await reads.get_timeline(conn, slug, temporal)
+
+
+def _timelines(cursor: str | None, limit: int) -> Fill:
+    async def fill(conn: Any) -> tuple[TimelineList, None]:
+        return await reads.list_timelines(conn, cursor=cursor, limit=limit), None
+
+    return fill
+
+
+def _page(
+    slug: str, temporal: Temporal, filters: TimelineFilters, cursor: str | None, limit: int
+) -> Fill:
+    """A page of the timeline, its stored views as they are (a TimelinePage's JSON)."""
+
+    async def fill(conn: Any) -> tuple[TimelinePageJson, None]:
+        page = await reads.get_timeline_json(
+            conn, slug, temporal, filters, cursor=cursor, limit=limit
+        )
+        if page is None:
+            raise _missing(slug)
+        return page, None
+
+    return fill
+
+
+def _changes(slug: str, start: datetime, end: datetime, temporal: Temporal) -> Fill:
+    async def fill(conn: Any) -> tuple[ChangesView, None]:
+        view = await reads.get_changes(conn, slug, start, end, temporal)
+        if view is None:
+            raise _missing(slug)
+        return view, None
+
+    return fill
+
+
+def _window(since: str, until: str | None) -> tuple[datetime, datetime]:
+    """The knowledge window (since, until]; until defaults to now."""
+    start = parse_time(since, "since")
+    end = parse_time(until, "until") if until else now()
+    if end < start:
+        raise ApiProblem(400, "invalid-window", "until precedes since", field="until")
+    return start, end
 
 
 class TimelineController(Controller):
@@ -60,15 +123,15 @@ class TimelineController(Controller):
     async def open(
         self,
         request: Request[Any, Any, Any],
+        writer: NamedDependency[Writer],
+        reader: NamedDependency[Reader],
         data: Annotated[TimelineBody, Body(examples=examples.TIMELINE)],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TimelinePage]:
         """Open a timeline: a conflict or theme, addressed by its slug."""
-        cmd = OpenTimeline(**_fields(data))
-        result = await handlers.open_timeline(
-            AppState.of(request).writer, cmd, write_context(request, data)
-        )
-        return await created(request, result, _timeline_page, f"/v1/timelines/{result.stream.id}")
+        cmd = data.to_command()
+        result = await handlers.open_timeline(writer, cmd, write_context(request, data))
+        return await created(reader, result, _timeline_page, f"/v1/timelines/{result.stream.id}")
 
     @get(
         "/",
@@ -78,20 +141,15 @@ class TimelineController(Controller):
     )
     async def list(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         cursor: Cursor = None,
         limit: Limit = 50,
         if_none_match: IfNoneMatch = None,
     ) -> Response[TimelineList]:
         """Every timeline, in slug order, a page at a time."""
-
-        async def fill(conn: Any) -> tuple[TimelineList, None]:
-            return await reads.list_timelines(conn, cursor=cursor, limit=limit), None
-
         key = ("timelines", cursor, limit)
-        state = AppState.of(request)
-        response = await serve(state, key, STORE, fill, temporal=None, if_none_match=if_none_match)
-        return cast(Response[TimelineList], response)
+        fill = _timelines(cursor, limit)
+        return await reader.serve(key, STORE, fill, temporal=None, if_none_match=if_none_match)
 
     @get(
         "/{slug:str}",
@@ -101,7 +159,7 @@ class TimelineController(Controller):
     )
     async def read(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         slug: Slug,
         temporal: NamedDependency[Temporal],
         filters: NamedDependency[TimelineFilters],
@@ -110,27 +168,10 @@ class TimelineController(Controller):
         if_none_match: IfNoneMatch = None,
     ) -> Response[TimelinePage]:
         """The timeline with its assertions ordered by `occurred_start`, as known at any date."""
-
-        async def fill(conn: Any) -> tuple[TimelinePageJson, None]:
-            page = await reads.get_timeline_json(
-                conn, slug, temporal, filters, cursor=cursor, limit=limit
-            )
-            if page is None:
-                raise ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
-            return page, None
-
         key = ("timeline", slug, temporal, _filters_key(filters), cursor, limit)
-        state = AppState.of(request)
-        response = await serve(
-            state,
-            key,
-            Scope.of_timeline(slug),
-            fill,
-            temporal=temporal,
-            if_none_match=if_none_match,
-        )
-        # The stored views are served as they are; the body is a TimelinePage's JSON.
-        return cast(Response[TimelinePage], response)
+        fill = _page(slug, temporal, filters, cursor, limit)
+        scope = Scope.of_timeline(slug)
+        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
 
     @get(
         "/{slug:str}/changes",
@@ -140,58 +181,23 @@ class TimelineController(Controller):
     )
     async def changes(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         slug: Slug,
         temporal: NamedDependency[Temporal],
-        since: Annotated[
-            str,
-            Parameter(
-                description="start of the knowledge window (exclusive): an RFC 3339 time or a "
-                "plain date",
-                examples=examples.SINCE,
-            ),
-        ],
-        until: Annotated[
-            str | None,
-            Parameter(
-                description="end of the knowledge window (inclusive; default now): an RFC 3339 "
-                "time or a plain date",
-                examples=examples.UNTIL,
-                required=False,
-            ),
-        ] = None,
+        since: Since,
+        until: Until = None,
         if_none_match: IfNoneMatch = None,
     ) -> Response[ChangesView]:
         """Assertions added, revised (with field diffs), disputed, retracted or left unsupported."""
-        start = parse_time(since, "since")
-        end = parse_time(until, "until") if until else now()
-        if end < start:
-            raise ApiProblem(400, "invalid-window", "until precedes since", field="until")
-        state = AppState.of(request)
+        start, end = _window(since, until)
+        fill = _changes(slug, start, end, temporal)
         if until is None:
             # "until now" is another answer at every instant (the body names it): not kept.
-            async with state.read() as conn:
-                view = await reads.get_changes(conn, slug, start, end, temporal)
-            if view is None:
-                raise ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
+            async with reader.read() as conn:
+                view, _ = await fill(conn)
             return cached(view, temporal, if_none_match=if_none_match)
-
-        async def fill(conn: Any) -> tuple[ChangesView, None]:
-            view = await reads.get_changes(conn, slug, start, end, temporal)
-            if view is None:
-                raise ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
-            return view, None
-
-        key = ("changes", slug, start, end, temporal)
-        response = await serve(
-            state,
-            key,
-            Scope.of_timeline(slug),
-            fill,
-            temporal=temporal,
-            if_none_match=if_none_match,
-        )
-        return cast(Response[ChangesView], response)
+        key, scope = ("changes", slug, start, end, temporal), Scope.of_timeline(slug)
+        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
 
     @post(
         "/{slug:str}/assertions",
@@ -204,29 +210,17 @@ class TimelineController(Controller):
     async def record(
         self,
         request: Request[Any, Any, Any],
+        writer: NamedDependency[Writer],
+        reader: NamedDependency[Reader],
         slug: Slug,
         data: Annotated[AssertionBody, Body(examples=examples.ASSERTION)],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[AssertionView]:
         """Record one dated claim, with its claimant and the sources it rests on."""
-        cmd = RecordAssertion(
-            assertion_id=str(uuid.uuid4()),
-            timeline=slug,
-            occurred=data.occurred,
-            kind=data.kind,
-            summary=data.summary,
-            place=data.place.to_value() if data.place else None,
-            actors=tuple(data.actors),
-            quantities=tuple(q.to_value() for q in data.quantities),
-            claimant=data.claimant,
-            citations=citations(data.citations),
-            reported_at=data.reported_at or now(),
-        )
-        writer = AppState.of(request).writer
+        cmd = data.to_command(str(uuid.uuid4()), slug, now=now())
         result = await handlers.record_assertion(writer, cmd, write_context(request, data))
-        return await created(
-            request, result, reads.get_assertion, f"/v1/assertions/{result.stream.id}"
-        )
+        location = f"/v1/assertions/{result.stream.id}"
+        return await created(reader, result, reads.get_assertion, location)
 
 
 def _filters_key(filters: TimelineFilters) -> TimelineFilters:
@@ -234,12 +228,3 @@ def _filters_key(filters: TimelineFilters) -> TimelineFilters:
     return msgspec.structs.replace(
         filters, kind=tuple(sorted(set(filters.kind))), status=tuple(sorted(set(filters.status)))
     )
-
-
-def _fields(data: TimelineBody) -> dict[str, str]:
-    return {
-        "slug": data.slug,
-        "title": data.title,
-        "description": data.description,
-        "region": data.region,
-    }

@@ -15,7 +15,7 @@ from timeline.api.auth import actor_of
 from timeline.api.caching import cached
 from timeline.api.errors import ApiProblem, request_id_of
 from timeline.api.replicas import position_header
-from timeline.api.state import AppState
+from timeline.api.state import Reader
 from timeline.commands.writer import WriteContext, Written
 from timeline.projections.temporal import Temporal
 from timeline.store.append import request_hash
@@ -74,7 +74,7 @@ def now() -> datetime:
 
 
 async def created(
-    request: Request[Any, Any, Any],
+    reader: Reader,
     result: Written,
     read: Callable[[AsyncConnection, str, Temporal], Awaitable[T | None]],
     location: str,
@@ -90,7 +90,7 @@ async def created(
     """
     body: Any = None if result.view is None else msgspec.Raw(result.view)
     if body is None:
-        async with AppState.of(request).read_primary() as conn:
+        async with reader.read_primary() as conn:
             body = await read(conn, result.stream.id, Temporal(recorded_at=result.recorded_at))
         if body is None:
             raise RuntimeError(f"{result.stream} was written but cannot be read back")

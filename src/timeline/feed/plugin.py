@@ -10,6 +10,10 @@ Stopping: `end_streams()` ends every open stream at once. The server calls it
 when it begins to shut down (api/serve.py), since uvicorn runs the app's
 shutdown hooks only after every response has finished, and a stream never
 finishes by itself.
+
+A malformed `after` raises InvalidCursor, which the API's one exception map
+(api/errors.py) answers as a 400 naming the field; an app that mounts the feed
+installs that map (`ProblemDetailsPlugin(problem_details_config())`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from timeline.feed.hub import Hub
 from timeline.feed.notify import Notifier
 from timeline.feed.routes import list_events, stream_events
 from timeline.store.db import API_TIMEOUTS, Timeouts, create_engine
-from timeline.store.errors import DatabaseUnavailable, InvalidCursor
+from timeline.store.errors import DatabaseUnavailable
 
 
 def unavailable_problem(_request: Request[Any, Any, Any], error: Exception) -> Response[object]:
@@ -44,21 +48,6 @@ def unavailable_problem(_request: Request[Any, Any, Any], error: Exception) -> R
         },
         status_code=503,
         headers={"Retry-After": "1"},
-        media_type="application/problem+json",
-    )
-
-
-def invalid_cursor_problem(_request: Request[Any, Any, Any], error: Exception) -> Response[object]:
-    """A 400 problem naming `after`; the API's own error map takes precedence when it has one."""
-    return Response(
-        {
-            "type": "about:blank",
-            "title": "Invalid cursor",
-            "status": 400,
-            "detail": str(error),
-            "field": getattr(error, "field", "after"),
-        },
-        status_code=400,
         media_type="application/problem+json",
     )
 
@@ -133,7 +122,6 @@ class FeedPlugin(InitPluginProtocol):
         app_config.on_startup.append(self.start)
         # First: streams end before the pool they read from is disposed.
         app_config.on_shutdown.insert(0, self.close)
-        app_config.exception_handlers.setdefault(InvalidCursor, invalid_cursor_problem)
         app_config.exception_handlers.setdefault(DatabaseUnavailable, unavailable_problem)
         return app_config
 

@@ -25,7 +25,7 @@ from litestar.response import Template
 from timeline.api.auth import require_read
 from timeline.api.errors import ApiProblem
 from timeline.api.params import Cursor, parse_time, provide_filters, provide_temporal
-from timeline.api.state import AppState
+from timeline.api.state import Reader
 from timeline.api.writes import now
 from timeline.projections import reads
 from timeline.projections.reports import report_times
@@ -86,14 +86,15 @@ class ViewerController(Controller):
     }
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
+    async def index(self, reader: NamedDependency[Reader]) -> Template:
         """Every timeline, with a link to its page."""
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             listing = await reads.list_timelines(conn, limit=500)
         return Template("index.html", context={"timelines": listing.timelines})
 
     async def _board_context(
         self,
+        reader: Reader,
         request: Request[Any, Any, Any],
         slug: str,
         temporal: Temporal,
@@ -101,7 +102,7 @@ class ViewerController(Controller):
         cursor: str | None,
         limit: int,
     ) -> dict[str, Any]:
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             board = await read_board(conn, slug, temporal, filters, cursor=cursor, limit=limit)
         if board is None:
             raise _missing(slug)
@@ -120,6 +121,7 @@ class ViewerController(Controller):
     @get("/timelines/{slug:str}")
     async def timeline(
         self,
+        reader: NamedDependency[Reader],
         request: Request[Any, Any, Any],
         slug: str,
         temporal: NamedDependency[Temporal],
@@ -128,12 +130,13 @@ class ViewerController(Controller):
         limit: PageSize = PAGE_SIZE,
     ) -> Template:
         """One timeline as known at `known_at` (now by default): controls and the board."""
-        context = await self._board_context(request, slug, temporal, filters, cursor, limit)
+        context = await self._board_context(reader, request, slug, temporal, filters, cursor, limit)
         return Template("timeline.html", context=context)
 
     @get("/timelines/{slug:str}/board")
     async def board(
         self,
+        reader: NamedDependency[Reader],
         request: Request[Any, Any, Any],
         slug: str,
         temporal: NamedDependency[Temporal],
@@ -142,20 +145,20 @@ class ViewerController(Controller):
         limit: PageSize = PAGE_SIZE,
     ) -> Template:
         """The board alone (count, axis, map, cards): what the page swaps in when replaying."""
-        context = await self._board_context(request, slug, temporal, filters, cursor, limit)
+        context = await self._board_context(reader, request, slug, temporal, filters, cursor, limit)
         return Template("board.html", context=context)
 
     @get("/timelines/{slug:str}/changes")
     async def changes(
         self,
-        request: Request[Any, Any, Any],
+        reader: NamedDependency[Reader],
         slug: str,
         temporal: NamedDependency[Temporal],
         since: Annotated[str | None, Parameter(max_length=100, required=False)] = None,
         until: Annotated[str | None, Parameter(max_length=100, required=False)] = None,
     ) -> Template:
         """What changed in knowledge between two dates, as a list a person reads."""
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             steps = await report_times(conn, slug, temporal)
             # by default, everything since the day before the first report
             start = parse_time(since, "since") if since else _before(steps)
@@ -171,12 +174,13 @@ class ViewerController(Controller):
     @get("/assertions/{assertion_id:str}")
     async def history(
         self,
+        reader: NamedDependency[Reader],
         request: Request[Any, Any, Any],
         assertion_id: str,
         temporal: NamedDependency[Temporal],
     ) -> Template:
         """One assertion as known at `known_at`, and every version of it with diffs and reasons."""
-        async with AppState.of(request).read() as conn:
+        async with reader.read() as conn:
             assertion = await reads.get_assertion(conn, assertion_id, temporal)
             history = await reads.get_history(conn, assertion_id, temporal)
             if assertion is None or history is None:
