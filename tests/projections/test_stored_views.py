@@ -12,8 +12,8 @@ from tests.projections.world import World, at, killed
 from timeline.commands.writer import Writer
 from timeline.domain.assertions import Assertion
 from timeline.projections.present import view_json
-from timeline.projections.reads import get_timeline, get_timeline_json
 from timeline.projections.temporal import Temporal
+from timeline.projections.timelines import get_timeline, get_timeline_json
 
 _state = msgspec.json.Decoder(Assertion)
 

@@ -22,7 +22,7 @@ from timeline.api.state import AppState
 from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
 from timeline.domain.commands import OpenTimeline, RecordAssertion
-from timeline.projections import reads
+from timeline.projections import assertions, timelines
 from timeline.projections.freshness import STORE, Scope
 from timeline.projections.temporal import Temporal, TimelineFilters
 from timeline.projections.views import (
@@ -37,7 +37,7 @@ Slug = Annotated[str, Parameter(description="the timeline's slug", examples=exam
 
 
 async def _timeline_page(conn: Any, slug: str, temporal: Temporal) -> TimelinePage | None:
-    return await reads.get_timeline(conn, slug, temporal)
+    return await timelines.get_timeline(conn, slug, temporal)
 
 
 class TimelineController(Controller):
@@ -86,7 +86,7 @@ class TimelineController(Controller):
         """Every timeline, in slug order, a page at a time."""
 
         async def fill(conn: Any) -> tuple[TimelineList, None]:
-            return await reads.list_timelines(conn, cursor=cursor, limit=limit), None
+            return await timelines.list_timelines(conn, cursor=cursor, limit=limit), None
 
         key = ("timelines", cursor, limit)
         state = AppState.of(request)
@@ -112,7 +112,7 @@ class TimelineController(Controller):
         """The timeline with its assertions ordered by `occurred_start`, as known at any date."""
 
         async def fill(conn: Any) -> tuple[TimelinePageJson, None]:
-            page = await reads.get_timeline_json(
+            page = await timelines.get_timeline_json(
                 conn, slug, temporal, filters, cursor=cursor, limit=limit
             )
             if page is None:
@@ -171,13 +171,13 @@ class TimelineController(Controller):
         if until is None:
             # "until now" is another answer at every instant (the body names it): not kept.
             async with state.read() as conn:
-                view = await reads.get_changes(conn, slug, start, end, temporal)
+                view = await timelines.get_changes(conn, slug, start, end, temporal)
             if view is None:
                 raise ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
             return cached(view, temporal, if_none_match=if_none_match)
 
         async def fill(conn: Any) -> tuple[ChangesView, None]:
-            view = await reads.get_changes(conn, slug, start, end, temporal)
+            view = await timelines.get_changes(conn, slug, start, end, temporal)
             if view is None:
                 raise ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
             return view, None
@@ -225,7 +225,7 @@ class TimelineController(Controller):
         writer = AppState.of(request).writer
         result = await handlers.record_assertion(writer, cmd, write_context(request, data))
         return await created(
-            request, result, reads.get_assertion, f"/v1/assertions/{result.stream.id}"
+            request, result, assertions.get_assertion, f"/v1/assertions/{result.stream.id}"
         )
 
 

@@ -13,7 +13,7 @@
    Each batch of either step commits with its cursor in `projections_build`, so a
    crash resumes from the last batch and the feed horizon is never held back for long.
 3. The secondary indexes are made once, after the bulk load: those of the live
-   schema (which a migration may have added) and those of `tables.py`.
+   schema (which a migration may have added) and those of `indexes.py`.
 4. One short transaction takes `LOCK TABLE events IN EXCLUSIVE MODE`, which
    waits for appends in flight and blocks new ones (reads go on), and applies
    the rest of the feed with no horizon: once the lock is held every append
@@ -46,21 +46,40 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
-from rich.text import Text
-from sqlalchemy import text
+from rich.text import Text as RichText
+from sqlalchemy import BigInteger, Column, DateTime, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from timeline.projections import tables
-from timeline.projections.update import RowCache, apply_events
+from timeline.projections import apply
+from timeline.projections.assertions import assertions, revisions
+from timeline.projections.indexes import DEFERRED_INDEXES
+from timeline.projections.revising import RowCache
+from timeline.projections.schema import SCHEMA
+from timeline.projections.sources import sources
+from timeline.projections.timelines import timelines
 from timeline.store.read import COLUMNS, row_to_recorded
+from timeline.store.tables import metadata
 
 BUILD_SCHEMA = "projections_build"
 OLD_SCHEMA = "projections_old"
 # Where step 1 (stream order) is: dropped when it is done, so never swapped in.
 LOADING = f"{BUILD_SCHEMA}.loading"
 _LOCK = 7261602
-_TABLES = (tables.timelines, tables.sources, tables.assertions, tables.revisions, tables.build)
+
+# What the projections were built to by the last rebuild (one row).
+build = Table(
+    "build",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("feed_tx_id", BigInteger, nullable=False),
+    Column("feed_position", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    schema=SCHEMA,
+)
+_TABLES = (timelines, sources, assertions, revisions, build)
 
 Progress_ = Callable[[int, int], None]
 Feed = tuple[int, int]  # (transaction id, position)
@@ -91,7 +110,7 @@ class _Build(msgspec.Struct, kw_only=True):
 
 async def _translated(conn: AsyncConnection) -> AsyncConnection:
     """The connection, writing `projections.*` statements into the build schema."""
-    return await conn.execution_options(schema_translate_map={tables.SCHEMA: BUILD_SCHEMA})
+    return await conn.execution_options(schema_translate_map={SCHEMA: BUILD_SCHEMA})
 
 
 async def _schema_exists(conn: AsyncConnection, name: str) -> bool:
@@ -176,7 +195,7 @@ async def _load_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply_events(await _translated(conn), recorded, cache=cache)
+    await apply(await _translated(conn), recorded, cache=cache)
     last = recorded[-1]
     cursor = (last.stream_type, last.stream_id, last.version)
     await conn.execute(
@@ -223,7 +242,7 @@ async def _apply_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply_events(await _translated(conn), recorded, cache=cache)
+    await apply(await _translated(conn), recorded, cache=cache)
     cursor = (recorded[-1].tx_id, recorded[-1].position)
     await conn.execute(
         text(
@@ -245,17 +264,17 @@ _LIVE_INDEXES = text(
 
 
 async def _create_indexes(engine: AsyncEngine) -> None:
-    """The live schema's secondary indexes and those of tables.py, made after the load.
+    """The live schema's secondary indexes and those of indexes.py, made after the load.
 
     Two at a time, each in its own transaction (CREATE INDEX takes a SHARE lock,
     which does not block another), so the server's two cores both build.
     """
     async with engine.connect() as conn:
-        live = (await conn.execute(_LIVE_INDEXES, {"schema": tables.SCHEMA})).all()
+        live = (await conn.execute(_LIVE_INDEXES, {"schema": SCHEMA})).all()
         made = (await conn.execute(_LIVE_INDEXES, {"schema": BUILD_SCHEMA})).all()
     have = {row.name for row in made}  # a resumed run may have made some
     todo: list[Any] = []
-    on_live = f" ON {tables.SCHEMA}."
+    on_live = f" ON {SCHEMA}."
     for row in live:
         if row.name not in have:
             assert on_live in row.definition, row.definition
@@ -263,7 +282,7 @@ async def _create_indexes(engine: AsyncEngine) -> None:
             have.add(row.name)
     todo += [
         CreateIndex(index, if_not_exists=True)
-        for index in tables.DEFERRED_INDEXES
+        for index in DEFERRED_INDEXES
         if index.name not in have
     ]
 
@@ -349,8 +368,8 @@ async def _rebuild_locked(
         await conn.execute(
             text(f"UPDATE {BUILD_SCHEMA}.build SET state = 'live', updated_at = now()")
         )
-        await conn.execute(text(f"ALTER SCHEMA {tables.SCHEMA} RENAME TO {OLD_SCHEMA}"))
-        await conn.execute(text(f"ALTER SCHEMA {BUILD_SCHEMA} RENAME TO {tables.SCHEMA}"))
+        await conn.execute(text(f"ALTER SCHEMA {SCHEMA} RENAME TO {OLD_SCHEMA}"))
+        await conn.execute(text(f"ALTER SCHEMA {BUILD_SCHEMA} RENAME TO {SCHEMA}"))
     async with engine.begin() as conn:
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {OLD_SCHEMA} CASCADE"))
     if progress is not None:
@@ -376,9 +395,10 @@ async def _check_complete(conn: AsyncConnection) -> None:
 class _RateColumn(ProgressColumn):
     """Events per second."""
 
-    def render(self, task: Task) -> Text:
+    def render(self, task: Task) -> RichText:
         speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f} events/s", style="progress.data.speed")
+        rate = "" if speed is None else f"{speed:,.0f} events/s"
+        return RichText(rate, style="progress.data.speed")
 
 
 async def cli_rebuild(url: str, batch_size: int) -> int:
