@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import LIVE_CURSOR, LiveEvent, live_columns, live_events
+from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
 from timeline.store.db import (
     API_TIMEOUTS,
@@ -154,7 +154,7 @@ class Hub:
             self.store = await store_id(conn)
         listen = await self._connect()
         row = await listen.fetchrow(FEED_END)
-        self._move_to((row[0], row[1]) if row else (0, 0))
+        self._move_to((row["tx_id"], row["position"]) if row else (0, 0))
         self._task = asyncio.create_task(self._follow(), name="timeline-feed-hub")
 
     def end_streams(self) -> None:
@@ -288,9 +288,10 @@ class Hub:
         # registers after this jump reads past its new end itself; one that registered
         # while we asked may be behind it, so then read as usual.
         if not self._subscribers:
-            tx, pos, held = await self._connection().fetchrow(FEED_END_AND_HELD)
+            row = await self._connection().fetchrow(FEED_END_AND_HELD)
             if not self._subscribers:
-                end = (tx, pos) if tx is not None else (0, 0)
+                tx, held = row["tx_id"], row["held"]
+                end = (tx, row["position"]) if tx is not None else (0, 0)
                 if end > self.key:
                     self._move_to(end)
                 elif end < self.key:
@@ -303,7 +304,7 @@ class Hub:
                 self.cursor,
                 PAGE,
                 columns=live_columns(self.store),
-                cursor_column=LIVE_CURSOR,
+                cursor_column=CURSOR,
             )
             if page.rows:
                 entries = live_events(page)

@@ -1,7 +1,8 @@
 """Rebuild: replay the whole log into a fresh schema and swap it in while reads go on.
 
 1. Tables are made in `projections_build` (primary keys only). The horizon H
-   (the oldest transaction still running, `pg_snapshot_xmin`) is fixed: every
+   (the feed's: the oldest transaction of this database still running,
+   `timeline_feed_horizon()`, store/feed.py) is fixed: every
    event written by a transaction older than H is committed, and no new one can
    appear. Those events are loaded stream by stream (ordered by stream, then
    version), so each stream is folded once and its rows are written once, by COPY.
@@ -58,6 +59,7 @@ from timeline.projections.revising import RowCache
 from timeline.projections.schema import SCHEMA
 from timeline.projections.sources import sources
 from timeline.projections.timelines import timelines
+from timeline.store.feed import HORIZON
 from timeline.store.read import COLUMNS, row_to_recorded
 from timeline.store.tables import metadata
 
@@ -158,9 +160,7 @@ async def _prepare(engine: AsyncEngine) -> _Build:
         for table in _TABLES:
             await translated.execute(CreateTable(table))
         # Step 1 covers the transactions older than the horizon; the feed goes on from it.
-        horizon = int(
-            await conn.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")) or 0
-        )
+        horizon = int(await conn.scalar(text(f"SELECT {HORIZON}::text")) or 0)
         await conn.execute(
             text(
                 f"INSERT INTO {BUILD_SCHEMA}.build "
@@ -217,7 +217,7 @@ async def _count(conn: AsyncConnection, n: int) -> None:
 
 
 def _batch_sql(horizon: bool) -> Any:
-    limit_to_horizon = "AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) " if horizon else ""
+    limit_to_horizon = f"AND tx_id < {HORIZON} " if horizon else ""
     return text(
         f"SELECT {COLUMNS} FROM events "
         "WHERE (tx_id, position) > (CAST(CAST(:tx AS text) AS xid8), :pos) "
