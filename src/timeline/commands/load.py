@@ -160,13 +160,6 @@ async def load_source(conn: AsyncConnection, source_id: str) -> Source | None:
     return _source(await read_stream(conn, source_stream(source_id)))
 
 
-async def load_sources(
-    conn: AsyncConnection, source_ids: Iterable[str]
-) -> dict[str, Source | None]:
-    """Each source by id (None when absent), in one round trip."""
-    return (await load_many(conn, source_ids=source_ids)).sources
-
-
 async def load_assertion(conn: AsyncConnection, assertion_id: str) -> Assertion | None:
     return _assertion(await read_stream(conn, assertion_stream(assertion_id)))
 

@@ -127,8 +127,6 @@ class Hub:
         self.cursor = ""
         self.key: Key = (0, 0)
         self.closing = False
-        self.drops = 0
-        self.reconnects = 0
         self.ignore_pid: int | None = None  # our own notifier: we were woken directly
         self._subscribers: set[Subscription] = set()
         self.streams = 0  # open SSE streams, live or catching up (FeedStream counts itself)
@@ -249,7 +247,6 @@ class Hub:
                 if not self.connected:
                     self._drop()
                     await self._connect()
-                    self.reconnects += 1
                     # Wake-ups sent while we were away are lost: this read covers them.
                 held = await self._read_new()
             except Exception as error:
@@ -332,4 +329,3 @@ class Hub:
         for sub in list(self._subscribers):
             if not sub.offer(entries):
                 self._subscribers.discard(sub)
-                self.drops += 1

@@ -50,7 +50,6 @@ class Notifier:
         self.interval = interval
         self.timeouts = timeouts
         self.pid: int | None = None
-        self.sent = 0
         self._pending = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -105,11 +104,20 @@ class Notifier:
                     log.exception("feed wake-ups: NOTIFY failed; retrying")
                 await asyncio.sleep(min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX))
                 continue
-            self.sent += 1
             if failures:
                 log.info("feed wake-ups: reconnected after %d failed tries", failures)
                 failures = 0
             await asyncio.sleep(self.interval)
+
+
+async def wake_readers(database_url: str) -> None:
+    """After a command outside the API has committed (`demo load`, `import`): wake every
+    live reader now rather than at its idle poll. A failure is logged, not raised: the
+    events are committed, and a reader that misses the wake-up reads them at its next poll."""
+    try:
+        await send_wakeup(database_url)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        log.warning("feed wake-up not sent (%s); readers see the events at their next poll", error)
 
 
 async def send_wakeup(database_url: str) -> None:

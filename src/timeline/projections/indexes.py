@@ -20,7 +20,6 @@ _INFINITY = literal_column("'infinity'::timestamptz", DateTime(timezone=True))
 # [F - (4^k - 1), F) (projections.pages); one-day assertions, most of them,
 # cannot overlap F without starting on it, so the span indexes leave them out.
 SPAN_BOUNDS = tuple(4**k for k in range(11))
-SPAN_CLASSES = len(SPAN_BOUNDS)
 
 
 def span_class(alias: str = "") -> str:

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,11 +30,6 @@ _READ_STREAMS = (
     f"SELECT {COLUMNS} FROM events "
     "JOIN unnest($1::text[], $2::text[]) AS wanted (stream_type, stream_id) "
     "USING (stream_type, stream_id) ORDER BY stream_type, stream_id, version"
-)
-
-_STREAM_VERSION = text(
-    "SELECT coalesce(max(version), 0) FROM events "
-    "WHERE stream_type = :stream_type AND stream_id = :stream_id"
 )
 
 
@@ -97,9 +91,3 @@ async def read_streams(
             record_to_recorded(record)
         )
     return found
-
-
-async def stream_version(conn: AsyncConnection, stream: StreamRef) -> int:
-    """The stream's last version, 0 when it does not exist."""
-    value = await conn.scalar(_STREAM_VERSION, {"stream_type": stream.type, "stream_id": stream.id})
-    return int(value or 0)
