@@ -107,6 +107,19 @@ REVISION_COLUMNS = (
 _KNOWLEDGE_ORDER = "(r.event_type <> 'AssertionRecorded'), r.reported_at, r.version"
 
 
+def change_of_row(row: Any) -> dict[str, Any]:
+    """What a history's revision and a timeline's change both show of a revision row."""
+    return {
+        "version": row.version,
+        "event_type": row.event_type,
+        "reported_at": row.reported_at,
+        "recorded_at": row.event_recorded_at,
+        "changes": changes_of_row(row.changes),
+        "reason": row.reason,
+        "state": assertion_view_of_row(row),
+    }
+
+
 def revision_rows(where: list[str], order: str) -> Any:
     """The statement of the revision rows matching `where`, in `order`."""
     return statement(
@@ -141,14 +154,8 @@ async def get_history(
         return None
     history = [
         RevisionView(
-            version=row.version,
-            event_type=row.event_type,
-            reported_at=row.reported_at,
-            recorded_at=row.event_recorded_at,
-            changes=changes_of_row(row.changes),
-            reason=row.reason,
+            **change_of_row(row),
             citations=citations_of_row(row.citations),
-            state=assertion_view_of_row(row),
             known_from=row.known_from,
             known_to=visibility.known_to(row, temporal),
         )

@@ -7,9 +7,15 @@ holds them to the migrations).
 
 from __future__ import annotations
 
-from sqlalchemy import DateTime, Index, func, literal_column
+import asyncio
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Table, func, literal_column, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex
 
 from timeline.projections.assertions import assertions, revisions
+from timeline.projections.schema import SCHEMA
 
 _INFINITY = literal_column("'infinity'::timestamptz", DateTime(timezone=True))
 
@@ -37,6 +43,32 @@ def span_class(alias: str = "") -> str:
 # timeline, not every assertion of the store that names the actor.
 ACTOR_KEYS = "timeline_actor_keys"
 
+
+def _filter_indexes(table: Table) -> list[Index]:
+    """Filtered pages (migration 0006), of current rows and of revisions alike: each
+    kind or status asked for is a range scan in page order; a span class is one from
+    a lookback date; `actor=` and `q=` are GIN lookups."""
+    c = table.c
+    in_page_order = (c.occurred_start, c.assertion_id)
+    return [
+        Index(f"{table.name}_timeline_kind_idx", c.timeline, c.kind, *in_page_order),
+        Index(f"{table.name}_timeline_status_idx", c.timeline, c.status, *in_page_order),
+        Index(
+            f"{table.name}_timeline_span_idx",
+            c.timeline,
+            literal_column(span_class()),
+            *in_page_order,
+            postgresql_where=c.occurred_end > c.occurred_start,
+        ),
+        Index(
+            f"{table.name}_timeline_actors_idx",
+            getattr(func, ACTOR_KEYS)(c.timeline, c.actors),
+            postgresql_using="gin",
+        ),
+        Index(f"{table.name}_search_idx", c.search, postgresql_using="gin"),
+    ]
+
+
 DEFERRED_INDEXES = (
     Index(
         "assertions_timeline_page_idx",
@@ -45,37 +77,8 @@ DEFERRED_INDEXES = (
         assertions.c.assertion_id,
     ),
     Index("assertions_timeline_position_idx", assertions.c.timeline, assertions.c.last_position),
-    # Filtered pages (migration 0006): each kind or status asked for is a range
-    # scan in page order; a span class is one from a lookback date.
-    Index(
-        "assertions_timeline_kind_idx",
-        assertions.c.timeline,
-        assertions.c.kind,
-        assertions.c.occurred_start,
-        assertions.c.assertion_id,
-    ),
-    Index(
-        "assertions_timeline_status_idx",
-        assertions.c.timeline,
-        assertions.c.status,
-        assertions.c.occurred_start,
-        assertions.c.assertion_id,
-    ),
-    Index(
-        "assertions_timeline_span_idx",
-        assertions.c.timeline,
-        literal_column(span_class()),
-        assertions.c.occurred_start,
-        assertions.c.assertion_id,
-        postgresql_where=assertions.c.occurred_end > assertions.c.occurred_start,
-    ),
-    Index(
-        "assertions_timeline_actors_idx",
-        getattr(func, ACTOR_KEYS)(assertions.c.timeline, assertions.c.actors),
-        postgresql_using="gin",
-    ),
+    *_filter_indexes(assertions),
     Index("assertions_cited_sources_idx", assertions.c.cited_sources, postgresql_using="gin"),
-    Index("assertions_search_idx", assertions.c.search, postgresql_using="gin"),
     # Keyset pages of revisions (migration 0003). The interval columns follow the
     # page order so the terms of projections.visibility are checked in the
     # index and only the matching rows are fetched: known_at on the rows held now
@@ -98,34 +101,7 @@ DEFERRED_INDEXES = (
         func.coalesce(revisions.c.recorded_to, _INFINITY),
         revisions.c.known_from,
     ),
-    Index(
-        "revisions_timeline_kind_idx",
-        revisions.c.timeline,
-        revisions.c.kind,
-        revisions.c.occurred_start,
-        revisions.c.assertion_id,
-    ),
-    Index(
-        "revisions_timeline_status_idx",
-        revisions.c.timeline,
-        revisions.c.status,
-        revisions.c.occurred_start,
-        revisions.c.assertion_id,
-    ),
-    Index(
-        "revisions_timeline_span_idx",
-        revisions.c.timeline,
-        literal_column(span_class()),
-        revisions.c.occurred_start,
-        revisions.c.assertion_id,
-        postgresql_where=revisions.c.occurred_end > revisions.c.occurred_start,
-    ),
-    Index(
-        "revisions_timeline_actors_idx",
-        getattr(func, ACTOR_KEYS)(revisions.c.timeline, revisions.c.actors),
-        postgresql_using="gin",
-    ),
-    Index("revisions_search_idx", revisions.c.search, postgresql_using="gin"),
+    *_filter_indexes(revisions),
     Index("revisions_timeline_reported_idx", revisions.c.timeline, revisions.c.reported_at),
     # The largest position on a timeline as held at recorded_at: a backward
     # index-only scan that tests recorded_from in the index (migration 0003).
@@ -136,3 +112,46 @@ DEFERRED_INDEXES = (
         revisions.c.recorded_from,
     ),
 )
+
+
+_LIVE_INDEXES = text(
+    "SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition "
+    "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+    "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+    "WHERE n.nspname = :schema AND NOT x.indisprimary ORDER BY i.relname"
+)
+
+
+async def create_indexes(engine: AsyncEngine, into: str) -> None:
+    """In schema `into` (a rebuild's), once its tables are loaded: the secondary indexes
+    the live schema has (a migration may have added some) and those listed here.
+
+    Two at a time, each in its own transaction (CREATE INDEX takes a SHARE lock,
+    which does not block another), so the server's two cores both build.
+    """
+    async with engine.connect() as conn:
+        live = (await conn.execute(_LIVE_INDEXES, {"schema": SCHEMA})).all()
+        made = (await conn.execute(_LIVE_INDEXES, {"schema": into})).all()
+    have = {row.name for row in made}  # a resumed run may have made some
+    todo: list[Any] = []
+    on_live = f" ON {SCHEMA}."
+    for row in live:
+        if row.name not in have:
+            assert on_live in row.definition, row.definition
+            todo.append(text(row.definition.replace(on_live, f" ON {into}.", 1)))
+            have.add(row.name)
+    todo += [
+        CreateIndex(index, if_not_exists=True)
+        for index in DEFERRED_INDEXES
+        if index.name not in have
+    ]
+
+    async def worker() -> None:
+        while todo:
+            statement = todo.pop()
+            async with engine.begin() as conn:
+                await conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+                translated = await conn.execution_options(schema_translate_map={SCHEMA: into})
+                await translated.execute(statement)
+
+    await asyncio.gather(worker(), worker())

@@ -32,29 +32,18 @@ a prepared statement when a schema is renamed, so a cached
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text as RichText
 from sqlalchemy import BigInteger, Column, DateTime, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateTable
 
 from timeline.projections import apply
 from timeline.projections.assertions import assertions, revisions
-from timeline.projections.indexes import DEFERRED_INDEXES
+from timeline.projections.indexes import create_indexes
 from timeline.projections.revising import RowCache
 from timeline.projections.schema import SCHEMA
 from timeline.projections.sources import sources
@@ -255,50 +244,6 @@ async def _apply_batch(
     return cursor, len(recorded), max(r.position for r in recorded)
 
 
-_LIVE_INDEXES = text(
-    "SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition "
-    "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-    "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
-    "WHERE n.nspname = :schema AND NOT x.indisprimary ORDER BY i.relname"
-)
-
-
-async def _create_indexes(engine: AsyncEngine) -> None:
-    """The live schema's secondary indexes and those of indexes.py, made after the load.
-
-    Two at a time, each in its own transaction (CREATE INDEX takes a SHARE lock,
-    which does not block another), so the server's two cores both build.
-    """
-    async with engine.connect() as conn:
-        live = (await conn.execute(_LIVE_INDEXES, {"schema": SCHEMA})).all()
-        made = (await conn.execute(_LIVE_INDEXES, {"schema": BUILD_SCHEMA})).all()
-    have = {row.name for row in made}  # a resumed run may have made some
-    todo: list[Any] = []
-    on_live = f" ON {SCHEMA}."
-    for row in live:
-        if row.name not in have:
-            assert on_live in row.definition, row.definition
-            todo.append(text(row.definition.replace(on_live, f" ON {BUILD_SCHEMA}.", 1)))
-            have.add(row.name)
-    todo += [
-        CreateIndex(index, if_not_exists=True)
-        for index in DEFERRED_INDEXES
-        if index.name not in have
-    ]
-
-    async def worker() -> None:
-        while todo:
-            statement = todo.pop()
-            async with engine.begin() as conn:
-                await conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-                await (await _translated(conn)).execute(statement)
-
-    await asyncio.gather(worker(), worker())
-    async with engine.begin() as conn:
-        for table in _TABLES:
-            await conn.execute(text(f"ANALYZE {BUILD_SCHEMA}.{table.name}"))
-
-
 async def rebuild(
     engine: AsyncEngine, *, batch_size: int = 5000, progress: Progress_ | None = None
 ) -> RebuildResult:
@@ -344,26 +289,22 @@ async def _rebuild_locked(
             if n < batch_size:
                 await conn.execute(text(f"DROP TABLE {LOADING}"))
                 stream = None
-    cursor = build.feed
-    while True:
+    cursor, n = build.feed, batch_size
+    while n == batch_size:  # a short batch reached the horizon
         async with engine.begin() as conn:
-            cursor, n, last = await _apply_batch(
-                conn, cursor, batch_size, horizon=True, cache=cache
-            )
+            cursor, n, last = await _apply_batch(conn, cursor, n, horizon=True, cache=cache)
         run.add(n, last)
-        if n < batch_size:
-            break
-    await _create_indexes(engine)
+    await create_indexes(engine, BUILD_SCHEMA)
+    async with engine.begin() as conn:
+        for table in _TABLES:
+            await conn.execute(text(f"ANALYZE {BUILD_SCHEMA}.{table.name}"))
     async with engine.begin() as conn:
         # Appends wait from here to the commit; reads of the projections go on.
         await conn.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
-        while True:
-            cursor, n, last = await _apply_batch(
-                conn, cursor, batch_size, horizon=False, cache=cache
-            )
+        n = batch_size
+        while n == batch_size:  # a short batch reached the end of the log
+            cursor, n, last = await _apply_batch(conn, cursor, n, horizon=False, cache=cache)
             run.add(n, last)
-            if n < batch_size:
-                break
         await _check_complete(conn)
         await conn.execute(
             text(f"UPDATE {BUILD_SCHEMA}.build SET state = 'live', updated_at = now()")
@@ -390,42 +331,3 @@ async def _check_complete(conn: AsyncConnection) -> None:
         raise RebuildIncomplete(
             f"the build read {built} events but the log holds {in_log}; nothing was swapped in"
         )
-
-
-class _RateColumn(ProgressColumn):
-    """Events per second."""
-
-    def render(self, task: Task) -> RichText:
-        speed = task.finished_speed or task.speed
-        rate = "" if speed is None else f"{speed:,.0f} events/s"
-        return RichText(rate, style="progress.data.speed")
-
-
-async def cli_rebuild(url: str, batch_size: int) -> int:
-    """`timeline rebuild`: rebuild with a progress bar (events, events/s, ETA)."""
-    from timeline.store.db import create_engine
-
-    engine = create_engine(url, pool_size=2, application="timeline-rebuild")
-    columns = (
-        TextColumn("rebuild"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeRemainingColumn(),
-    )
-    try:
-        with Progress(*columns, transient=False) as bar:
-            task = bar.add_task("rebuild", total=None)
-
-            def report(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            result = await rebuild(engine, batch_size=max(1, batch_size), progress=report)
-    finally:
-        await engine.dispose()
-    how = "resumed and rebuilt" if result.resumed else "rebuilt"
-    print(
-        f"timeline: {how} projections from {result.events} events "
-        f"(to position {result.last_position}) in {result.seconds:.1f}s"
-    )
-    return 0

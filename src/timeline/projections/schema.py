@@ -10,12 +10,22 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, TextClause, bindparam, text
+from sqlalchemy import BigInteger, Column, DateTime, Table, TextClause, bindparam, text
 from sqlalchemy.types import TypeEngine
 
 SCHEMA = "projections"
 
 Literal = tuple[str, type[TypeEngine[Any]]]
+
+
+def folded_columns() -> list[Column[object]]:
+    """The columns a row folded from one stream ends with: the stream's version, when
+    its last event was recorded, and that event's position (an ETag input)."""
+    return [
+        Column("version", BigInteger, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("last_position", BigInteger, nullable=False),
+    ]
 
 
 def name(table: Table) -> str:

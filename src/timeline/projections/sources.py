@@ -12,13 +12,13 @@ from typing import Any, cast
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import BigInteger, Column, DateTime, Table, Text, select, update
+from sqlalchemy import Column, DateTime, Table, Text, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.events import SourceEvent, SourceRegistered, SourceUpdated, SourceWithdrawn
 from timeline.domain.sources import Source, fold
-from timeline.projections.schema import SCHEMA
+from timeline.projections.schema import SCHEMA, folded_columns
 from timeline.projections.temporal import NOW, Temporal
 from timeline.projections.views import SourceView
 from timeline.store.append import StreamRef
@@ -41,9 +41,7 @@ sources = Table(
     Column("status", Text, nullable=False),
     Column("withdrawn_at", DateTime(timezone=True), nullable=True),
     Column("withdrawal_reason", Text, nullable=False),
-    Column("version", BigInteger, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("last_position", BigInteger, nullable=False),
+    *folded_columns(),
     schema=SCHEMA,
 )
 

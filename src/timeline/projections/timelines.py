@@ -7,26 +7,27 @@ assertions (pages.py), read in one statement: one round trip, one snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, ParamSpec, cast
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import BigInteger, Column, DateTime, Table, Text, select, update
+from sqlalchemy import Column, Table, Text, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled
 from timeline.domain.timelines import Timeline, fold
 from timeline.projections import pages, visibility
-from timeline.projections.assertions import assertions, revision_rows, revisions
-from timeline.projections.present import assertion_view_of_row, changes_of_row, decode_views
-from timeline.projections.schema import SCHEMA, name, statement
+from timeline.projections.assertions import assertions, change_of_row, revision_rows, revisions
+from timeline.projections.present import decode_views
+from timeline.projections.schema import SCHEMA, folded_columns, name, statement
 from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
 from timeline.projections.views import (
     ChangedAssertion,
     ChangesView,
+    TimelineFields,
     TimelineList,
     TimelinePage,
     TimelinePageJson,
@@ -37,6 +38,8 @@ from timeline.store.codec import RecordedEvent, decode_data
 from timeline.store.read import read_stream
 from timeline.store.tables import metadata
 
+P = ParamSpec("P")
+
 timelines = Table(
     "timelines",
     metadata,
@@ -44,9 +47,7 @@ timelines = Table(
     Column("title", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("region", Text, nullable=False),
-    Column("version", BigInteger, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("last_position", BigInteger, nullable=False),
+    *folded_columns(),
     schema=SCHEMA,
 )
 
@@ -88,13 +89,11 @@ def timeline_row(state: Timeline, *, recorded_at: datetime, last_position: int) 
 # -- the head -------------------------------------------------------------------
 
 
-class TimelineHead(msgspec.Struct, kw_only=True):
-    slug: str
-    title: str
-    description: str
-    region: str
-    version: int
+class TimelineHead(TimelineFields, kw_only=True):
     last_position: int
+
+
+_HEAD = tuple(f.name for f in msgspec.structs.fields(TimelineFields))
 
 
 def _head_of(events: Iterable[TimelineEvent], positions: Iterable[int]) -> TimelineHead | None:
@@ -102,14 +101,7 @@ def _head_of(events: Iterable[TimelineEvent], positions: Iterable[int]) -> Timel
     state = fold(events)
     if state is None:
         return None
-    return TimelineHead(
-        slug=state.slug,
-        title=state.title,
-        description=state.description,
-        region=state.region,
-        version=state.version,
-        last_position=max(positions),
-    )
+    return TimelineHead(**{f: getattr(state, f) for f in _HEAD}, last_position=max(positions))
 
 
 async def _head(conn: AsyncConnection, slug: str, recorded_at: datetime | None) -> bool:
@@ -144,8 +136,7 @@ _head_events = msgspec.json.Decoder(list[tuple[str, int, msgspec.Raw, int]])
 def _head_of_row(row: Any, temporal: Temporal) -> TimelineHead | None:
     """The head of a page statement's row (None: no timeline at recorded_at)."""
     if temporal.recorded_at is None:
-        fields = ("slug", "title", "description", "region", "version", "last_position")
-        return TimelineHead(**{f: getattr(row, f) for f in fields})
+        return TimelineHead(**{f: getattr(row, f) for f in (*_HEAD, "last_position")})
     if row.head_events is None:
         return None
     decoded = _head_events.decode(row.head_events)
@@ -220,22 +211,22 @@ async def get_timeline_json(
     )
 
 
-async def get_timeline(
-    conn: AsyncConnection,
-    slug: str,
-    temporal: Temporal = NOW,
-    filters: TimelineFilters = NO_FILTERS,
-    *,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> TimelinePage | None:
-    """get_timeline_json with the views decoded: the same page, as structs."""
-    page = await get_timeline_json(conn, slug, temporal, filters, cursor=cursor, limit=limit)
-    if page is None:
-        return None
-    fields = msgspec.structs.asdict(page)
-    fields["assertions"] = decode_views(page.assertions)
-    return TimelinePage(**fields)
+def _decoding(
+    read: Callable[P, Awaitable[TimelinePageJson | None]],
+) -> Callable[P, Awaitable[TimelinePage | None]]:
+    async def decoded(*args: P.args, **kwargs: P.kwargs) -> TimelinePage | None:
+        page = await read(*args, **kwargs)
+        if page is None:
+            return None
+        fields = msgspec.structs.asdict(page)
+        fields["assertions"] = decode_views(page.assertions)
+        return TimelinePage(**fields)
+
+    return decoded
+
+
+# get_timeline_json with the views decoded: the same page, as structs (exports, tests).
+get_timeline = _decoding(get_timeline_json)
 
 
 _CHANGE_LISTS = {
@@ -276,20 +267,9 @@ async def get_changes(
     rows = (await conn.execute(revision_rows(where, order), params)).all()
     lists: dict[str, list[ChangedAssertion]] = {key: [] for key in _CHANGE_LISTS.values()}
     for row in rows:
-        state = assertion_view_of_row(row)
+        change = ChangedAssertion(assertion_id=row.assertion_id, **change_of_row(row))
         kind = _CHANGE_LISTS.get(row.event_type, "revised")
-        if kind == "unsupported" and state.status != "unsupported":
+        if kind == "unsupported" and change.state.status != "unsupported":
             kind = "revised"
-        lists[kind].append(
-            ChangedAssertion(
-                assertion_id=row.assertion_id,
-                version=row.version,
-                event_type=row.event_type,
-                reported_at=row.reported_at,
-                recorded_at=row.event_recorded_at,
-                changes=changes_of_row(row.changes),
-                reason=row.reason,
-                state=state,
-            )
-        )
+        lists[kind].append(change)
     return ChangesView(timeline=slug, since=since, until=until, **lists)

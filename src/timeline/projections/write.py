@@ -11,14 +11,14 @@ has assigned the new events their positions: those are PENDING + k, and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.domain.events import AssertionEvent, SourceEvent, TimelineEvent
+from timeline.domain.events import AssertionEvent
 from timeline.domain.sources import fold as fold_source
 from timeline.domain.timelines import fold as fold_timeline
 from timeline.projections.assertions import assertions, revisions
@@ -102,6 +102,13 @@ class Planned(msgspec.Struct, kw_only=True):
     written: dict[StreamRef, dict[str, Any]]
 
 
+# Per stream type folded whole: its domain fold, and the row its read model keeps.
+_FOLDED: dict[str, tuple[Callable[[Iterable[Any]], Any], Callable[..., dict[str, Any]]]] = {
+    "timeline": (fold_timeline, timeline_row),
+    "source": (fold_source, source_row),
+}
+
+
 def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
     """The projection rows `appends` change, from what `loaded` read; pure.
 
@@ -110,8 +117,7 @@ def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
     the write sends them.
     """
     written: dict[StreamRef, dict[str, Any]] = {}
-    timeline_rows: list[dict[str, Any]] = []
-    source_rows: list[dict[str, Any]] = []
+    folded: dict[str, list[dict[str, Any]]] = {stream_type: [] for stream_type in _FOLDED}
     changes = Changes()
     k = 0
     at = loaded.clock
@@ -121,18 +127,12 @@ def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
         first = k + 1
         k += len(append.events)
         last = PENDING + k
-        if stream.type == "timeline":
-            events = [*(r.event for r in old), *append.events]
-            timeline_state = fold_timeline(cast(TimelineEvent, e) for e in events)
-            assert timeline_state is not None
-            row = timeline_row(timeline_state, recorded_at=at, last_position=last)
-            timeline_rows.append(row)
-        elif stream.type == "source":
-            events = [*(r.event for r in old), *append.events]
-            source_state = fold_source(cast(SourceEvent, e) for e in events)
-            assert source_state is not None
-            row = source_row(source_state, recorded_at=at, last_position=last)
-            source_rows.append(row)
+        if stream.type in _FOLDED:
+            fold, row_of = _FOLDED[stream.type]
+            state = fold([*(r.event for r in old), *append.events])
+            assert state is not None
+            row = row_of(state, recorded_at=at, last_position=last)
+            folded[stream.type].append(row)
         else:
             steps = [
                 Step(
@@ -153,8 +153,8 @@ def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
             row = planned
         written[stream] = row
     payload = ProjectionRows(
-        timelines=_rows_json(timeline_rows),
-        sources=_rows_json(source_rows),
+        timelines=_rows_json(folded["timeline"]),
+        sources=_rows_json(folded["source"]),
         assertions=_rows_json([*changes.firsts, *changes.currents], _JSON_STATE),
         revisions=_rows_json(changes.inserts, _JSON_REVISION),
         cuts=_rows_json(changes.updates),

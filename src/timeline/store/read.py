@@ -34,25 +34,12 @@ _READ_STREAMS = (
 
 
 def row_to_recorded(row: Row[Any]) -> RecordedEvent:
-    """A RecordedEvent from a row selected with COLUMNS."""
-    return RecordedEvent(
-        position=row.position,
-        tx_id=int(row.tx_id),
-        stream_type=row.stream_type,
-        stream_id=row.stream_id,
-        version=row.version,
-        type=row.type,
-        schema_version=row.schema_version,
-        event=decode_data(row.type, row.schema_version, row.data),
-        metadata=row.metadata,
-        timeline=row.timeline,
-        reported_at=row.reported_at,
-        recorded_at=row.recorded_at,
-    )
+    """A RecordedEvent from a SQLAlchemy row selected with COLUMNS."""
+    return record_to_recorded(row._mapping)
 
 
 def record_to_recorded(record: Any) -> RecordedEvent:
-    """A RecordedEvent from an asyncpg record selected with COLUMNS."""
+    """A RecordedEvent from a record selected with COLUMNS (asyncpg's, or a row's mapping)."""
     return RecordedEvent(
         position=record["position"],
         tx_id=int(record["tx_id"]),
