@@ -29,7 +29,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
-from timeline.feed.notify import CHANNEL
+from timeline.feed.notify import CHANNEL, stop
 from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
 from timeline.store.db import (
@@ -167,11 +167,8 @@ class Hub:
     async def close(self) -> None:
         """End every stream, stop following and close the connection."""
         self.end_streams()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await wait_closed(self._listen)
         self._listen = None
 

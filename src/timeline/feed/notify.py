@@ -62,11 +62,8 @@ class Notifier:
         self._pending.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await wait_closed(self._conn)
         self._conn = None
 
@@ -108,6 +105,14 @@ class Notifier:
                 log.info("feed wake-ups: reconnected after %d failed tries", failures)
                 failures = 0
             await asyncio.sleep(self.interval)
+
+
+async def stop(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task (the notifier's, the hub's) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def wake_readers(database_url: str) -> None:
