@@ -33,11 +33,11 @@ from timeline.projections.present import view_json
 from timeline.store.codec import RecordedEvent, encode_data
 
 _encoder = msgspec.json.Encoder()
-state_decoder = msgspec.json.Decoder(Assertion)
-changes_decoder = msgspec.json.Decoder(list[Change])
+_state_decoder = msgspec.json.Decoder(Assertion)
+_changes_decoder = msgspec.json.Decoder(list[Change])
 
 
-def to_json(value: Any) -> str:
+def _json(value: Any) -> str:
     return _encoder.encode(value).decode()
 
 
@@ -57,8 +57,8 @@ def held_row(step: Step, record: Mapping[Any, Any]) -> LiveRow:
     """A live row as the revisions table holds it, from its columns (named `r_...`)."""
     rev = Revision(
         step=step,
-        state=state_decoder.decode(record["r_state"]),
-        changes=changes_decoder.decode(record["r_changes"]),
+        state=_state_decoder.decode(record["r_state"]),
+        changes=_changes_decoder.decode(record["r_changes"]),
         known_from=record["r_known_from"],
         known_to=record["r_known_to"],
         last_position=record["r_last_position"],
@@ -74,8 +74,8 @@ def _same(old: Revision, new: Revision) -> bool:
         old.state == new.state
         and old.known_from == new.known_from
         and old.last_position == new.last_position
-        and changes_decoder.decode(_encoder.encode(old.changes))
-        == changes_decoder.decode(_encoder.encode(new.changes))
+        and _changes_decoder.decode(_encoder.encode(old.changes))
+        == _changes_decoder.decode(_encoder.encode(new.changes))
     )
 
 
@@ -153,7 +153,7 @@ def _state_row(rev: Revision) -> dict[str, Any]:
         "claimant": state.claimant,
         "cited_sources": sorted({c.source_id for c in state.citations}),
         "search_text": " ".join(p for p in (state.summary, quotes, statements) if p),
-        "state": to_json(state),
+        "state": _json(state),
         "last_position": rev.last_position,
         "recorded_at": rev.recorded_at,
         "view": view_json(state, recorded_at=rev.recorded_at, last_position=rev.last_position),
@@ -176,9 +176,9 @@ def _revision_row(assertion_id: str, row: LiveRow) -> dict[str, Any]:
         "event_data": rev.step.event_data,
         "reported_at": rev.step.event.reported_at,
         "event_recorded_at": rev.step.recorded_at,
-        "changes": to_json(rev.changes),
+        "changes": _json(rev.changes),
         "reason": reason_of(rev.step.event),
-        "citations": to_json(citations_of(rev.step.event)),
+        "citations": _json(citations_of(rev.step.event)),
         **_state_row(rev),
     }
 
