@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain import assertions, sources, timelines
@@ -23,7 +24,7 @@ from timeline.domain.timelines import Timeline
 from timeline.projections.write import ForWrite, load_for_write
 from timeline.store.append import StreamRef
 from timeline.store.codec import RecordedEvent
-from timeline.store.read import read_stream
+from timeline.store.read import read_stream, read_streams
 
 S = TypeVar("S")
 
@@ -161,3 +162,35 @@ async def load_source(conn: AsyncConnection, source_id: str) -> Source | None:
 
 async def load_assertion(conn: AsyncConnection, assertion_id: str) -> Assertion | None:
     return _assertion(await read_stream(conn, assertion_stream(assertion_id)))
+
+
+class Many(msgspec.Struct, frozen=True, kw_only=True):
+    """Aggregates by id, None for those that do not exist."""
+
+    timelines: dict[str, Timeline | None]
+    sources: dict[str, Source | None]
+    assertions: dict[str, Assertion | None]
+
+
+async def load_many(
+    conn: AsyncConnection,
+    *,
+    timeline_slugs: Iterable[str] = (),
+    source_ids: Iterable[str] = (),
+    assertion_ids: Iterable[str] = (),
+) -> Many:
+    """Every named aggregate, folded from streams read in one round trip."""
+    slugs, source_set, assertion_set = set(timeline_slugs), set(source_ids), set(assertion_ids)
+    streams = await read_streams(
+        conn,
+        [
+            *map(timeline_stream, slugs),
+            *map(source_stream, source_set),
+            *map(assertion_stream, assertion_set),
+        ],
+    )
+    return Many(
+        timelines={slug: _timeline(streams[timeline_stream(slug)]) for slug in slugs},
+        sources={sid: _source(streams[source_stream(sid)]) for sid in source_set},
+        assertions={aid: _assertion(streams[assertion_stream(aid)]) for aid in assertion_set},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +18,18 @@ COLUMNS = (
     "data::text AS data, metadata, timeline, reported_at, recorded_at"
 )
 
-# It runs on the driver connection, inside the caller's transaction: the write
+# Both run on the driver connection, inside the caller's transaction: the write
 # path reads before every decision, and SQLAlchemy's execute costs more client
 # CPU than the read's round trip.
 _READ_STREAM = (
     f"SELECT {COLUMNS} FROM events WHERE stream_type = $1 AND stream_id = $2 "
     "AND ($3::timestamptz IS NULL OR recorded_at <= $3) ORDER BY version"
+)
+
+_READ_STREAMS = (
+    f"SELECT {COLUMNS} FROM events "
+    "JOIN unnest($1::text[], $2::text[]) AS wanted (stream_type, stream_id) "
+    "USING (stream_type, stream_id) ORDER BY stream_type, stream_id, version"
 )
 
 
@@ -55,3 +62,19 @@ async def read_stream(
     """The stream's events in version order; with `recorded_at`, as the store held it then."""
     records = await fetch(conn, _READ_STREAM, stream.type, stream.id, recorded_at)
     return [record_to_recorded(record) for record in records]
+
+
+async def read_streams(
+    conn: AsyncConnection, streams: Iterable[StreamRef]
+) -> dict[StreamRef, list[RecordedEvent]]:
+    """Several streams in one round trip: each one's events in version order (empty if none)."""
+    wanted = list(dict.fromkeys(streams))
+    found: dict[StreamRef, list[RecordedEvent]] = {stream: [] for stream in wanted}
+    if not wanted:
+        return found
+    records = await fetch(conn, _READ_STREAMS, [s.type for s in wanted], [s.id for s in wanted])
+    for record in records:
+        found[StreamRef(record["stream_type"], record["stream_id"])].append(
+            record_to_recorded(record)
+        )
+    return found
