@@ -80,6 +80,7 @@ def _expected_view(state: domain.Assertion, recorded_at: datetime, last_position
         "first_reported_at": s["first_reported_at"],
         "last_reported_at": s["last_reported_at"],
         "recorded_at": json.loads(msgspec.json.encode(recorded_at)),
+        "dataset_row": s["dataset_row"],
         "last_position": last_position,
     }
 
