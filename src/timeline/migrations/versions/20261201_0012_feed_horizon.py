@@ -7,7 +7,7 @@ xmin. The feed, the hub and the rebuild each wrote that rule out; now each
 calls `timeline_feed_horizon()` (sql/timeline_feed_horizon.v1.sql).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-01 23:50:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from timeline.migrations import run_sql
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
