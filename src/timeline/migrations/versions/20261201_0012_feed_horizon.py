@@ -11,16 +11,12 @@ Revises: 0009
 Create Date: 2026-12-01 23:50:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from timeline.migrations import run_sql
 
 revision: str = "0012"
 down_revision: str | None = "0009"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
