@@ -68,7 +68,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from timeline.projections.rebuild import cli_rebuild
+    from timeline.projections.rebuild_cli import cli_rebuild
 
     return asyncio.run(cli_rebuild(_url(settings), batch_size=args.batch_size))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from timeline.projections import tables as projection_tables
+from timeline.projections import assertions, rebuild, sources, timelines
 from timeline.relay import checkpoint as relay_tables
 from timeline.store.tables import metadata
 
-__all__ = ["metadata", "projection_tables", "relay_tables"]
+# Imported for their tables, which they add to `metadata`.
+__all__ = ["assertions", "metadata", "rebuild", "relay_tables", "sources", "timelines"]

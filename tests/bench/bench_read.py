@@ -26,7 +26,7 @@ from sqlalchemy.schema import CreateIndex
 from tests.bench import entry
 from tests.bench.harness import Bench, median
 from tests.bench.seed import EVENTS_PER_TIMELINE, seed_events
-from timeline.projections import tables
+from timeline.projections import indexes
 from timeline.projections.temporal import NOW, Temporal
 from timeline.store.db import create_engine
 
@@ -135,11 +135,11 @@ async def fill(engine: AsyncEngine, first: int, last: int) -> None:
                 "FROM per p JOIN per one ON one.t = 1"
             )
         )
-        for index in tables.DEFERRED_INDEXES:
+        for index in indexes.DEFERRED_INDEXES:
             await conn.execute(text(f"DROP INDEX IF EXISTS projections.{index.name}"))
         for table in ("timelines", "assertions", "revisions"):
             await _copy_projection(conn, table, first, last)
-        for index in tables.DEFERRED_INDEXES:
+        for index in indexes.DEFERRED_INDEXES:
             await conn.execute(CreateIndex(index, if_not_exists=True))
         await conn.execute(text("ANALYZE"))
 

@@ -35,11 +35,10 @@ from tests.relay.conftest import NATS_URL, delete_stream, nats_answers
 from tests.replica.standby import primary_and_standby
 from tests.store.streams import fresh_stream, opened, retitled
 from timeline.feed.notify import Notifier
-from timeline.feed.shape import LIVE_CURSOR, LIVE_JSON, event_text, live_columns
+from timeline.feed.shape import CURSOR, JSON, event_text, live_columns
 from timeline.migrate import migrate
 from timeline.relay.broker import connect_nats, ensure_stream
 from timeline.relay.publish import Relay, RelayOptions
-from timeline.store import feed as cols
 from timeline.store.append import append_to_stream
 from timeline.store.db import connect_dedicated, create_engine
 from timeline.store.feed import read_feed_rows
@@ -82,11 +81,11 @@ async def _feed_messages(database_url: str, prefix: str) -> list[tuple[str, byte
         after = None
         while True:
             page = await read_feed_rows(
-                conn, store, after, 1000, columns=live_columns(store), cursor_column=LIVE_CURSOR
+                conn, store, after, 1000, columns=live_columns(store), cursor_column=CURSOR
             )
             for row, cursor in zip(page.rows, page.cursors, strict=True):
-                subject = f"{prefix}.{row[cols.STREAM_TYPE]}.{row[cols.TYPE]}"
-                body = event_text(row[cols.TYPE], row[cols.SCHEMA_VERSION], row[LIVE_JSON])
+                subject = f"{prefix}.{row['stream_type']}.{row['type']}"
+                body = event_text(row["type"], row["schema_version"], row[JSON])
                 out.append((subject, body.encode(), cursor))
             after = page.next_cursor
             if page.at_horizon:

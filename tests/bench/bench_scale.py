@@ -4,7 +4,7 @@ The timelines (fill.scale_timelines) hold mostly one-day assertions spread over
 2018-2020, 2% a month, 1% an interval of months or years; the big one is 100
 copies of the small one, so a window holds 100 times as many assertions. Each
 figure is the p50 of a page of 50 read as the API reads it
-(`projections.reads.get_timeline_json`, in autocommit), on the 100k timeline,
+(`projections.timelines.get_timeline_json`, in autocommit), on the 100k timeline,
 beside the same read on the 1k timeline, sampled in turn with the same window:
 
 - read.page: the first page, no filter;

@@ -24,9 +24,9 @@ from timeline.domain.commands import OpenTimeline, RecordAssertion, RegisterSour
 from timeline.domain.events import Event
 from timeline.domain.values import Citation, Place
 from timeline.feed.plugin import FeedPlugin
-from timeline.projections.reads import get_timeline, get_timeline_json
 from timeline.projections.rebuild import rebuild
 from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
+from timeline.projections.timelines import get_timeline, get_timeline_json
 from timeline.store.append import StreamRef, append_to_stream
 from timeline.store.db import begin, connect, create_engine
 

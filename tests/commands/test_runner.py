@@ -24,7 +24,7 @@ from timeline.domain.commands import (
 )
 from timeline.domain.errors import TimelineAlreadyExists
 from timeline.domain.values import Citation
-from timeline.projections.reads import get_assertion
+from timeline.projections.assertions import get_assertion
 from timeline.projections.temporal import Temporal
 from timeline.store.append import StreamRef, request_hash
 from timeline.store.db import create_engine, driver_of

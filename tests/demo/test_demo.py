@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.feed.listening import wake_ups, woken
+from tests.pg import scratch_database
 from timeline.commands.load import load_assertion, load_source
 from timeline.commands.writer import Writer
-from timeline.demo import load_demo, read_seed
+from timeline.demo import cli_load, load_demo, read_seed
 from timeline.domain.kinds import KINDS
 from timeline.domain.occurred import parse_occurred
+from timeline.migrate import migrate
 
 ARTICLE = Path(__file__).parents[1] / "data" / "nagorno-karabakh-ceasefire-article.txt"
 SEED = read_seed()
@@ -175,3 +179,15 @@ async def _demo_events(engine: AsyncEngine) -> list[tuple[str, str, int, str]]:
             {"slug": SLUG, "ids": ids},
         )
         return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_demo_load_wakes_live_feed_readers_once_it_has_written(
+    postgres_server: str,
+) -> None:
+    with scratch_database(postgres_server) as url:
+        await asyncio.to_thread(migrate, url)  # migrate runs its own event loop
+        async with wake_ups(url) as queue:
+            assert await cli_load(url) == 0
+            assert await woken(queue), "demo load wrote events but woke no reader"
+            assert await cli_load(url) == 0  # writes nothing: nobody to wake
+            assert not await woken(queue)

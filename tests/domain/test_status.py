@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.domain.examples import at, fold, recorded, source
+from tests.domain.examples import at, fold, recorded
+from timeline.domain import sources
 from timeline.domain.assertions import react_to_withdrawal
 from timeline.domain.events import (
     AssertionRetracted,
     AssertionRevised,
     CitedSourceWithdrawn,
+    SourceRegistered,
+    SourceWithdrawn,
     StanceRecorded,
 )
 from timeline.domain.values import Citation, StanceKind
@@ -102,5 +105,16 @@ def test_a_withdrawal_before_the_first_report_is_known_from_the_first_report() -
     assert event.reported_at == at(5)
 
 
-def test_the_withdrawn_source_fixture_is_withdrawn() -> None:
-    assert source(withdrawn=True).withdrawn
+def test_a_sources_withdrawal_is_folded_into_its_state_with_its_time_and_reason() -> None:
+    registered = SourceRegistered(source_id="bbc", publisher="BBC", title="Report")
+    live = sources.fold([registered])
+    assert live is not None
+    assert (live.withdrawn, live.withdrawn_at, live.withdrawal_reason) == (False, None, "")
+    gone = SourceWithdrawn(source_id="bbc", reason="fabricated", withdrawn_at=at(20))
+    state = sources.fold([registered, gone])
+    assert state is not None
+    assert (state.withdrawn, state.withdrawn_at, state.withdrawal_reason) == (
+        True,
+        at(20),
+        "fabricated",
+    )

@@ -321,6 +321,7 @@ async def test_a_frozen_database_times_the_hubs_read_out_and_it_resumes_after_th
         await anext(stream)  # the retry hint
         first = asyncio.create_task(anext(stream))  # registers, then waits for an event
         await until(lambda: _true(hub.subscriber_count == 1), 10, "the stream registers")
+        before = hub._listen
         cluster.freeze()
         try:
             frozen = time.monotonic()
@@ -335,7 +336,7 @@ async def test_a_frozen_database_times_the_hubs_read_out_and_it_resumes_after_th
         message = await asyncio.wait_for(first, 30)
         assert json.loads(str(message.data))["position"] == position
         assert hub.connected
-        assert hub.reconnects >= 1
+        assert hub._listen is not before, "the hub reads on a connection of its own again"
         await stream.aclose()
     finally:
         await hub.close()

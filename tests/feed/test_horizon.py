@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.feed.sse import append_timeline
+from timeline.feed.shape import CURSOR, live_columns, page_columns
 from timeline.store.db import asyncpg_dsn
-from timeline.store.feed import read_feed, read_feed_rows, store_id
+from timeline.store.feed import read_feed_rows, store_id
 
 
 async def open_transaction_with_an_xid(url: str) -> asyncpg.Connection:
@@ -31,12 +32,16 @@ async def elsewhere(postgres_server: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def positions_after(engine: AsyncEngine, after: str) -> tuple[list[int], list[int]]:
-    """What read_feed and read_feed_rows serve after `after`."""
+    """What the feed serves after `after` as a page reads it, and as the hub and streams do."""
     async with engine.connect() as conn:
         store = await store_id(conn)
-        page = await read_feed(conn, store, after, 1000)
-        rows = await read_feed_rows(conn, store, after, 1000)
-    return [e.recorded.position for e in page.entries], [r[1] for r in rows.rows]
+        page = await read_feed_rows(
+            conn, store, after, 1000, columns=page_columns(store), cursor_column=CURSOR
+        )
+        live = await read_feed_rows(
+            conn, store, after, 1000, columns=live_columns(store), cursor_column=CURSOR
+        )
+    return [r["position"] for r in page.rows], [r["position"] for r in live.rows]
 
 
 async def end_of_feed(engine: AsyncEngine) -> str:

@@ -8,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.store.test_upcast import V0_RECORDED, insert_raw
 from timeline.feed.schemas import CloudEventSchema, FeedEventSchema
 from timeline.feed.shape import (
-    LIVE_CURSOR,
-    PAGE_CURSOR,
+    CURSOR,
     LiveEvent,
     live_columns,
     live_events,
@@ -28,15 +27,15 @@ async def own_rows(conn: AsyncConnection, stream_id: str, kind: str) -> tuple[st
     """The stream's rows selected as `kind` ("page", "live" or "row") selects them."""
     store = await store_id(conn)
     columns, cursor_column = {
-        "page": (page_columns(store), PAGE_CURSOR),
-        "live": (live_columns(store), LIVE_CURSOR),
+        "page": (page_columns(store), CURSOR),
+        "live": (live_columns(store), CURSOR),
         "row": (ROW_COLUMNS, None),
     }[kind]
     raw = await conn.get_raw_connection()
     rows = await raw.driver_connection.fetch(  # type: ignore[union-attr]
         f"SELECT {columns} FROM events WHERE stream_id = $1 ORDER BY position", stream_id
     )
-    cursors = [encode_cursor(store, row[0], row[1]) for row in rows]
+    cursors = [encode_cursor(store, row["tx_id"], row["position"]) for row in rows]
     if cursor_column is not None:  # the cursor PostgreSQL made is the one Python makes
         assert [row[cursor_column] for row in rows] == cursors
     return store, FeedRows(rows=rows, cursors=cursors, next_cursor=cursors[-1], at_horizon=True)

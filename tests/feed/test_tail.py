@@ -28,7 +28,7 @@ async def feed_ids(engine: AsyncEngine, after: str) -> tuple[list[str], list[int
         while True:
             page = await read_feed_rows(conn, store, after, 1000)
             ids += page.cursors
-            positions += [row[1] for row in page.rows]
+            positions += [row["position"] for row in page.rows]
             after = page.next_cursor
             if page.at_horizon:
                 return ids, positions

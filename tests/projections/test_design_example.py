@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.projections.world import World, at, killed
 from timeline.commands.writer import Writer
-from timeline.projections.reads import get_assertion, get_history, get_timeline
+from timeline.projections.assertions import get_assertion, get_history
 from timeline.projections.temporal import Temporal
+from timeline.projections.timelines import get_timeline
 from timeline.projections.views import AssertionView
 
 

@@ -17,10 +17,11 @@ from timeline.domain import assertions
 from timeline.domain.errors import DomainError
 from timeline.domain.events import AssertionEvent
 from timeline.domain.values import Citation
+from timeline.projections.assertions import get_assertion
 from timeline.projections.present import assertion_view
-from timeline.projections.reads import get_assertion, get_timeline
 from timeline.projections.rebuild import rebuild
 from timeline.projections.temporal import Temporal
+from timeline.projections.timelines import get_timeline
 from timeline.projections.views import AssertionView
 from timeline.store.append import StreamRef
 from timeline.store.read import read_stream

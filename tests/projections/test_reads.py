@@ -16,15 +16,10 @@ from timeline.commands import handlers
 from timeline.commands.writer import Writer
 from timeline.domain.commands import RetitleTimeline
 from timeline.domain.values import Citation, Place
-from timeline.projections.reads import (
-    get_assertion,
-    get_changes,
-    get_history,
-    get_source,
-    get_timeline,
-    list_timelines,
-)
+from timeline.projections.assertions import get_assertion, get_history
+from timeline.projections.sources import get_source
 from timeline.projections.temporal import Temporal, TimelineFilters
+from timeline.projections.timelines import get_changes, get_timeline, list_timelines
 from timeline.projections.views import InvalidPageCursor, TimelinePage
 
 

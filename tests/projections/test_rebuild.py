@@ -14,10 +14,10 @@ from tests.projections.snapshot import snapshot
 from tests.projections.world import World, at, killed
 from timeline.commands.writer import Writer
 from timeline.projections import rebuild as rebuild_module
-from timeline.projections.reads import get_assertion
+from timeline.projections.assertions import get_assertion
 from timeline.projections.rebuild import BUILD_SCHEMA, RebuildIncomplete, rebuild
+from timeline.projections.revising import RowCache
 from timeline.projections.temporal import Temporal
-from timeline.projections.update import RowCache
 from timeline.store.db import asyncpg_dsn, create_engine
 
 

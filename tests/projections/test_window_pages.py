@@ -23,10 +23,10 @@ from timeline.commands.writer import Writer
 from timeline.domain.errors import DomainError
 from timeline.domain.occurred import parse_occurred
 from timeline.domain.values import Place
-from timeline.projections.reads import get_timeline, get_timeline_json
 from timeline.projections.temporal import Temporal, TimelineFilters
+from timeline.projections.timelines import get_timeline, get_timeline_json
 
-# Valid time of every span class (projections.tables.SPAN_BOUNDS), with spans on
+# Valid time of every span class (projections.indexes.SPAN_BOUNDS), with spans on
 # both sides of the class bounds (3 | 4, 15 | 16, 63 | 64 days) and single days.
 OCCURRED = [
     *(f"2020-10-{day:02d}" for day in range(1, 29, 3)),

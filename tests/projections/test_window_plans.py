@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.pg import scratch_database
 from timeline.migrate import migrate
-from timeline.projections import tables
-from timeline.projections.reads import get_timeline_json
+from timeline.projections import indexes
 from timeline.projections.temporal import Temporal, TimelineFilters
+from timeline.projections.timelines import get_timeline_json
 from timeline.store.db import create_engine
 
 SLUG = "long"
@@ -234,7 +234,7 @@ def test_the_migration_indexes_span_classes_as_the_reads_compute_them() -> None:
     assert spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    assert tables.span_class() == migration.SPAN_CLASS
+    assert indexes.span_class() == migration.SPAN_CLASS
 
 
 async def test_the_migrated_schema_has_every_read_index(conn: AsyncConnection) -> None:
@@ -245,4 +245,4 @@ async def test_the_migrated_schema_has_every_read_index(conn: AsyncConnection) -
             )
         ).all()
     )
-    assert {index.name for index in tables.DEFERRED_INDEXES} <= names
+    assert {index.name for index in indexes.DEFERRED_INDEXES} <= names

@@ -32,7 +32,7 @@ from tests.store.streams import committed_append, fresh_stream, opened, retitled
 from timeline.migrate import migrate
 from timeline.relay.broker import last_message_id
 from timeline.store.db import create_engine
-from timeline.store.feed import read_feed, store_id
+from timeline.store.feed import read_feed_rows, store_id
 
 NATS_URL = os.environ.get("TIMELINE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 NATS_SERVER = "/usr/sbin/nats-server"
@@ -246,9 +246,9 @@ async def feed_cursors(engine: AsyncEngine) -> list[str]:
         store = await store_id(conn)
         after = None
         while True:
-            page = await read_feed(conn, store, after, 1000)
+            page = await read_feed_rows(conn, store, after, 1000)
             await conn.commit()
-            cursors += [e.cursor for e in page.entries]
+            cursors += page.cursors
             after = page.next_cursor
             if page.at_horizon:
                 return cursors

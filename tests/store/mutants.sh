@@ -39,8 +39,11 @@ mutant append_commits src/timeline/store/append.py '        (row,) = await fetch
         await conn.commit()' tests/store/test_atomic.py
 mutant driver_outside_transaction src/timeline/store/db.py '            await start()|||            pass' "tests/store/test_atomic.py tests/store/test_driver_transaction.py"
 mutant no_horizon src/timeline/store/feed.py 'f"tx_id < {HORIZON}",|||"true",' "tests/store/test_feed.py -k busy"
-mutant horizon_ignores_database src/timeline/store/feed.py '"AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))"|||")"' "tests/store/test_feed.py -k busy"
-mutant order_by_position src/timeline/store/feed.py '"ORDER BY events.tx_id, events.position LIMIT :limit"|||"ORDER BY events.position LIMIT :limit"' "tests/store/test_feed.py"
+# The horizon is one SQL function (0012), read by the feed, the hub and the rebuild.
+H=src/timeline/migrations/sql/timeline_feed_horizon.v1.sql
+mutant horizon_ignores_database $H '      AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))|||      )' "tests/store/test_feed.py -k busy"
+mutant horizon_ignores_database_feed $H '      AND a.datid <> (SELECT oid FROM pg_database WHERE datname = current_database()))|||      )' "tests/feed/test_horizon.py"
+mutant order_by_position src/timeline/store/feed.py '"ORDER BY events.tx_id, events.position LIMIT $3"|||"ORDER BY events.position LIMIT $3"' "tests/store/test_feed.py"
 mutant foreign_cursor src/timeline/store/cursor.py '    if prefix != _prefix(store_id):|||    if False:' "tests/store/test_feed.py"
 mutant no_upcaster src/timeline/domain/upcast.py '@upcaster("AssertionRecorded", 0)|||' tests/store/test_upcast.py
 # The command runner and its one write (0007).
@@ -60,7 +63,7 @@ mutant relay_no_retry $R '                await asyncio.sleep(backoff(failures))
         self.cursor = cursor' "tests/relay/test_failover.py -k was_lost"
 mutant relay_no_lock src/timeline/relay/checkpoint.py '    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)))|||    return True' "tests/relay/test_failover.py -k takes_over"
 # Reads on a standby (tests/replica): the feed's horizon, the answers' snapshots and finality.
-mutant standby_horizon_from_xip src/timeline/store/feed.py '"(SELECT CASE WHEN pg_is_in_recovery() THEN|||"(SELECT CASE WHEN false THEN' "tests/replica/test_standby.py -k holds_back"
+mutant standby_horizon_from_xip $H '  SELECT CASE WHEN pg_is_in_recovery() THEN|||  SELECT CASE WHEN false THEN' "tests/replica/test_standby.py -k holds_back"
 mutant standby_snapshot_as_is src/timeline/projections/freshness.py '    f"(CASE WHEN pg_is_in_recovery() THEN {_XMIN}|||    f"(CASE WHEN false THEN {_XMIN}' "tests/replica/test_standby.py -k open_when"
 mutant standby_final src/timeline/projections/freshness.py '    "AND NOT pg_is_in_recovery()"|||    "AND true"' "tests/replica/test_standby.py -k never_final"
 mutant min_position_ignored src/timeline/api/replicas.py '    if position is None or state.read_engine is None:|||    if True:' "tests/replica/test_standby.py -k min_position"

@@ -19,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.transfer.generate import acled_row, write_csv, write_file
-from timeline.projections.reads import get_assertion, get_history, get_timeline
+from timeline.projections.assertions import get_assertion, get_history
 from timeline.projections.temporal import Temporal
+from timeline.projections.timelines import get_timeline
 from timeline.transfer import acled, cli_export, cli_import_dataset
 from timeline.transfer.dataset import assertion_id, source_id
 from timeline.transfer.release import BadRows, Release, import_release

@@ -61,8 +61,8 @@ async def test_an_import_answers_nothing_at_the_files_old_recorded_at(
     source: AsyncEngine, empty: AsyncEngine, empty_url: str, tmp_path: Path
 ) -> None:
     """The attack of issue 11.7: a 2000-01-01 recorded_at must not show at 2001-01-01."""
-    from timeline.projections.reads import get_timeline
     from timeline.projections.temporal import Temporal
+    from timeline.projections.timelines import get_timeline
 
     lines = await _lines(source)
     for line in lines:

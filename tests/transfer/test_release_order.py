@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.transfer.generate import acled_row, write_csv
-from timeline.projections.reads import get_assertion
+from timeline.projections.assertions import get_assertion
 from timeline.projections.temporal import Temporal
 from timeline.transfer import acled
 from timeline.transfer.dataset import assertion_id

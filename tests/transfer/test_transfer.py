@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.feed.listening import wake_ups, woken
 from tests.transfer.synthetic import synthetic_log
 from timeline.demo import read_seed
 from timeline.store.restore import RestoreConflict
@@ -262,3 +263,15 @@ class AsyncEngineOf:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.engine.dispose()
+
+
+async def test_import_wakes_live_feed_readers_once_it_has_written(
+    target_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "woken.ndjson"
+    path.write_bytes(b"".join(synthetic_log(6, slug="woken")))
+    async with wake_ups(target_url) as queue:
+        assert await cli_import(target_url, str(path)) == 0
+        assert await woken(queue), "import wrote events but woke no reader"
+        assert await cli_import(target_url, str(path)) == 0  # all present: nothing written
+        assert not await woken(queue)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.transfer.generate import write_file
-from timeline.projections.reads import get_assertion
+from timeline.projections.assertions import get_assertion
 from timeline.projections.temporal import Temporal
 from timeline.transfer import ucdp
 from timeline.transfer.dataset import assertion_id, source_id

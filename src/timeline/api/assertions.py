@@ -27,7 +27,7 @@ from timeline.api.state import Reader
 from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
 from timeline.commands.writer import Writer
-from timeline.projections import reads
+from timeline.projections import assertions as reads
 from timeline.projections.freshness import Scope
 from timeline.projections.temporal import Temporal
 from timeline.projections.views import AssertionView, HistoryView

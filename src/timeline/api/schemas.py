@@ -17,48 +17,8 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from timeline.domain import commands, values
-
-Kind = Literal[
-    "armed_clash",
-    "territory_change",
-    "shelling",
-    "missile_strike",
-    "air_strike",
-    "drone_strike",
-    "attack_on_civilians",
-    "ceasefire_violation",
-    "casualties",
-    "displacement",
-    "damage",
-    "talks",
-    "ceasefire",
-    "agreement",
-    "statement",
-    "accusation",
-    "demand",
-    "threat",
-    # every other ACLED sub-event type, so a dataset's rows have a kind (transfer/acled.py)
-    "territory_taken",
-    "chemical_weapon",
-    "suicide_bomb",
-    "remote_explosive",
-    "grenade",
-    "sexual_violence",
-    "abduction",
-    "peaceful_protest",
-    "protest_with_intervention",
-    "excessive_force_against_protesters",
-    "violent_demonstration",
-    "mob_violence",
-    "arrests",
-    "group_change",
-    "weapons_disrupted",
-    "base_established",
-    "territory_transferred",
-    "strategic_development",
-]
-Precision = Literal["exact", "town", "near_town", "region", "country"]
-StanceKind = Literal["confirms", "denies", "disputes"]
+from timeline.domain.kinds import Kind
+from timeline.domain.values import Precision, StanceKind
 
 Text = Annotated[str, Meta(max_length=10_000)]
 Name = Annotated[str, Meta(max_length=300)]

@@ -23,7 +23,7 @@ from timeline.api.state import Reader
 from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
 from timeline.commands.writer import Writer
-from timeline.projections import reads
+from timeline.projections import assertions, timelines
 from timeline.projections.freshness import STORE, Scope
 from timeline.projections.temporal import Temporal, TimelineFilters
 from timeline.projections.views import (
@@ -58,12 +58,12 @@ def _missing(slug: str) -> ApiProblem:
 
 
 async def _timeline_page(conn: Any, slug: str, temporal: Temporal) -> TimelinePage | None:
-    return await reads.get_timeline(conn, slug, temporal)
+    return await timelines.get_timeline(conn, slug, temporal)
 
 
 def _timelines(cursor: str | None, limit: int) -> Fill:
     async def fill(conn: Any) -> tuple[TimelineList, None]:
-        return await reads.list_timelines(conn, cursor=cursor, limit=limit), None
+        return await timelines.list_timelines(conn, cursor=cursor, limit=limit), None
 
     return fill
 
@@ -74,7 +74,7 @@ def _page(
     """A page of the timeline, its stored views as they are (a TimelinePage's JSON)."""
 
     async def fill(conn: Any) -> tuple[TimelinePageJson, None]:
-        page = await reads.get_timeline_json(
+        page = await timelines.get_timeline_json(
             conn, slug, temporal, filters, cursor=cursor, limit=limit
         )
         if page is None:
@@ -86,7 +86,7 @@ def _page(
 
 def _changes(slug: str, start: datetime, end: datetime, temporal: Temporal) -> Fill:
     async def fill(conn: Any) -> tuple[ChangesView, None]:
-        view = await reads.get_changes(conn, slug, start, end, temporal)
+        view = await timelines.get_changes(conn, slug, start, end, temporal)
         if view is None:
             raise _missing(slug)
         return view, None
@@ -220,7 +220,7 @@ class TimelineController(Controller):
         cmd = data.to_command(str(uuid.uuid4()), slug, now=now())
         result = await handlers.record_assertion(writer, cmd, write_context(request, data))
         location = f"/v1/assertions/{result.stream.id}"
-        return await created(reader, result, reads.get_assertion, location)
+        return await created(reader, result, assertions.get_assertion, location)
 
 
 def _filters_key(filters: TimelineFilters) -> TimelineFilters:

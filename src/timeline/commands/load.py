@@ -4,7 +4,7 @@ A command names what it loads with a `Target`: the stream it writes (its
 aggregate) and what else its decision reads (the timeline, the sources cited,
 the assertions citing a source). `load_target` reads all of it, with the live
 projection rows the write will change and the server's clock, in one round
-trip (projections.update.load_for_write), and folds each stream.
+trip (projections.write.load_for_write), and folds each stream.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from timeline.domain.assertions import Assertion
 from timeline.domain.events import AssertionEvent, SourceEvent, TimelineEvent
 from timeline.domain.sources import Source
 from timeline.domain.timelines import Timeline
-from timeline.projections.update import ForWrite, load_for_write
+from timeline.projections.write import ForWrite, load_for_write
 from timeline.store.append import StreamRef
 from timeline.store.codec import RecordedEvent
 from timeline.store.read import read_stream, read_streams
@@ -158,13 +158,6 @@ async def load_timeline(conn: AsyncConnection, slug: str) -> Timeline | None:
 
 async def load_source(conn: AsyncConnection, source_id: str) -> Source | None:
     return _source(await read_stream(conn, source_stream(source_id)))
-
-
-async def load_sources(
-    conn: AsyncConnection, source_ids: Iterable[str]
-) -> dict[str, Source | None]:
-    """Each source by id (None when absent), in one round trip."""
-    return (await load_many(conn, source_ids=source_ids)).sources
 
 
 async def load_assertion(conn: AsyncConnection, assertion_id: str) -> Assertion | None:

@@ -12,7 +12,7 @@ two round trips on one autocommit connection:
    the idempotency key (checked there, once, under a lock on it), the
    optimistic-concurrency check of every stream against the version loaded,
    the events, the projection rows planned from them
-   (projections.update.plan_write) and the key's record, committed together.
+   (projections.write.plan_write) and the key's record, committed together.
 
 The answer (the resource as written) is built from the rows planned for the
 write, with the positions the log assigned, so nothing is read back. A decision
@@ -34,8 +34,9 @@ from timeline.commands.load import Loaded, Target, load_target
 from timeline.domain.assertions import Assertion
 from timeline.domain.errors import DomainError
 from timeline.domain.events import AssertionRecorded, Event
-from timeline.projections.present import new_timeline_page, source_view_of_row
-from timeline.projections.update import Planned, plan_write, resolved, resolved_view
+from timeline.projections.present import new_timeline_page
+from timeline.projections.sources import source_view_of_row
+from timeline.projections.write import Planned, plan_write, resolved, resolved_view
 from timeline.store.append import (
     DEFAULT_IDEMPOTENCY_TTL,
     Append,

@@ -8,6 +8,7 @@ from timeline.commands.writer import Writer
 from timeline.demo.load import LoadReport, load_demo
 from timeline.demo.seed import Seed, read_seed
 from timeline.domain.errors import DomainError
+from timeline.feed.notify import wake_readers
 from timeline.store.db import create_engine
 
 __all__ = ["LoadReport", "Seed", "cli_load", "load_demo", "read_seed"]
@@ -24,6 +25,8 @@ async def cli_load(url: str) -> int:
         return 1
     finally:
         await engine.dispose()
+    if report.written:
+        await wake_readers(url)  # committed: live feed readers need not wait for their poll
     slug = seed.timeline.slug
     if report.written == 0:
         print(f"timeline: demo {slug} is loaded already; nothing written", file=sys.stderr)

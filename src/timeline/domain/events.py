@@ -157,7 +157,6 @@ AssertionEvent = (
     | AssertionRetracted
     | CitedSourceWithdrawn
 )
-AnyEvent = TimelineEvent | SourceEvent | AssertionEvent
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]

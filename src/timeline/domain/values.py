@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
+# The taxonomy's closed lists, each written once: the API's types are these
+# (api/schemas.py), and the decisions check against the same values.
 Precision = Literal["exact", "town", "near_town", "region", "country"]
-PRECISIONS: tuple[str, ...] = ("exact", "town", "near_town", "region", "country")
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 StanceKind = Literal["confirms", "denies", "disputes"]
-STANCES: tuple[str, ...] = ("confirms", "denies", "disputes")
+STANCES: tuple[str, ...] = get_args(StanceKind)
 
 Status = Literal["active", "contested", "retracted", "unsupported"]
 

@@ -29,8 +29,8 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
-from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import LIVE_CURSOR, LiveEvent, live_columns, live_events
+from timeline.feed.notify import CHANNEL, stop
+from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
 from timeline.store.db import (
     API_TIMEOUTS,
@@ -127,8 +127,6 @@ class Hub:
         self.cursor = ""
         self.key: Key = (0, 0)
         self.closing = False
-        self.drops = 0
-        self.reconnects = 0
         self.ignore_pid: int | None = None  # our own notifier: we were woken directly
         self._subscribers: set[Subscription] = set()
         self.streams = 0  # open SSE streams, live or catching up (FeedStream counts itself)
@@ -154,7 +152,7 @@ class Hub:
             self.store = await store_id(conn)
         listen = await self._connect()
         row = await listen.fetchrow(FEED_END)
-        self._move_to((row[0], row[1]) if row else (0, 0))
+        self._move_to((row["tx_id"], row["position"]) if row else (0, 0))
         self._task = asyncio.create_task(self._follow(), name="timeline-feed-hub")
 
     def end_streams(self) -> None:
@@ -169,11 +167,8 @@ class Hub:
     async def close(self) -> None:
         """End every stream, stop following and close the connection."""
         self.end_streams()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await wait_closed(self._listen)
         self._listen = None
 
@@ -249,7 +244,6 @@ class Hub:
                 if not self.connected:
                     self._drop()
                     await self._connect()
-                    self.reconnects += 1
                     # Wake-ups sent while we were away are lost: this read covers them.
                 held = await self._read_new()
             except Exception as error:
@@ -288,9 +282,10 @@ class Hub:
         # registers after this jump reads past its new end itself; one that registered
         # while we asked may be behind it, so then read as usual.
         if not self._subscribers:
-            tx, pos, held = await self._connection().fetchrow(FEED_END_AND_HELD)
+            row = await self._connection().fetchrow(FEED_END_AND_HELD)
             if not self._subscribers:
-                end = (tx, pos) if tx is not None else (0, 0)
+                tx, held = row["tx_id"], row["held"]
+                end = (tx, row["position"]) if tx is not None else (0, 0)
                 if end > self.key:
                     self._move_to(end)
                 elif end < self.key:
@@ -303,7 +298,7 @@ class Hub:
                 self.cursor,
                 PAGE,
                 columns=live_columns(self.store),
-                cursor_column=LIVE_CURSOR,
+                cursor_column=CURSOR,
             )
             if page.rows:
                 entries = live_events(page)
@@ -331,4 +326,3 @@ class Hub:
         for sub in list(self._subscribers):
             if not sub.offer(entries):
                 self._subscribers.discard(sub)
-                self.drops += 1

@@ -50,7 +50,6 @@ class Notifier:
         self.interval = interval
         self.timeouts = timeouts
         self.pid: int | None = None
-        self.sent = 0
         self._pending = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -63,11 +62,8 @@ class Notifier:
         self._pending.set()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await wait_closed(self._conn)
         self._conn = None
 
@@ -105,11 +101,28 @@ class Notifier:
                     log.exception("feed wake-ups: NOTIFY failed; retrying")
                 await asyncio.sleep(min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX))
                 continue
-            self.sent += 1
             if failures:
                 log.info("feed wake-ups: reconnected after %d failed tries", failures)
                 failures = 0
             await asyncio.sleep(self.interval)
+
+
+async def stop(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task (the notifier's, the hub's) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def wake_readers(database_url: str) -> None:
+    """After a command outside the API has committed (`demo load`, `import`): wake every
+    live reader now rather than at its idle poll. A failure is logged, not raised: the
+    events are committed, and a reader that misses the wake-up reads them at its next poll."""
+    try:
+        await send_wakeup(database_url)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        log.warning("feed wake-up not sent (%s); readers see the events at their next poll", error)
 
 
 async def send_wakeup(database_url: str) -> None:

@@ -20,7 +20,7 @@ from timeline.feed.hub import Hub
 from timeline.feed.schemas import PageSchema
 from timeline.feed.shape import (
     CLOUDEVENTS_MEDIA_TYPE,
-    PAGE_CURSOR,
+    CURSOR,
     FeedPageBody,
     page_columns,
     shape_rows,
@@ -129,7 +129,7 @@ async def list_events(
             stream_id=stream_id,
             timeline=timeline,
             columns=ROW_COLUMNS if cloudevents else page_columns(feed_hub.store, feed_private),
-            cursor_column=None if cloudevents else PAGE_CURSOR,
+            cursor_column=None if cloudevents else CURSOR,
         )
     body = FeedPageBody(
         events=shape_rows(page, feed_hub.store, cloudevents), next_cursor=page.next_cursor

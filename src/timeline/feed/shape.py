@@ -18,10 +18,9 @@ import msgspec
 from litestar.response import ServerSentEventMessage
 
 from timeline.domain.events import EVENT_TYPES
-from timeline.store import feed as cols
 from timeline.store.codec import decode_data, encode_data
 from timeline.store.cursor import cursor_sql
-from timeline.store.feed import FeedRows
+from timeline.store.feed import ROW_COLUMNS, FeedRows
 
 CLOUDEVENTS_MEDIA_TYPE = "application/cloudevents+json"
 
@@ -60,16 +59,18 @@ def event_json_sql(store: str, private: bool = True) -> str:
     )
 
 
+# The columns page_columns and live_columns add: the event's cursor, its plain JSON, and
+# (live) its plain JSON with only the public metadata.
+CURSOR, JSON, PUBLIC_JSON = "cursor", "json", "public_json"
+
+
 @cache
 def page_columns(store: str, private: bool = True) -> str:
     """A page of plain events: cursor parts, the cursor, what decides an upcast, the JSON."""
     return (
-        f"tx_id::text::bigint, position, {cursor_sql(store)}, type, schema_version, "
-        f"{event_json_sql(store, private)}"
+        f"tx_id::text::bigint AS tx_id, position, {cursor_sql(store)} AS {CURSOR}, type, "
+        f"schema_version, {event_json_sql(store, private)} AS {JSON}"
     )
-
-
-PAGE_CURSOR = 2
 
 
 @cache
@@ -77,12 +78,9 @@ def live_columns(store: str) -> str:
     """The live path: every column (filters, CloudEvents), the cursor, the plain JSON with
     its whole metadata and with the public part only (one read serves both readers)."""
     return (
-        f"{cols.ROW_COLUMNS}, {cursor_sql(store)}, {event_json_sql(store)}, "
-        f"{event_json_sql(store, private=False)}"
+        f"{ROW_COLUMNS}, {cursor_sql(store)} AS {CURSOR}, {event_json_sql(store)} AS {JSON}, "
+        f"{event_json_sql(store, private=False)} AS {PUBLIC_JSON}"
     )
-
-
-LIVE_CURSOR, LIVE_JSON, LIVE_PUBLIC_JSON = 12, 13, 14
 
 
 class CloudEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,24 +125,24 @@ def event_text(event_type: str, schema_version: int, text: str) -> str:
 
 
 def row_cloud_event(row: Any, cursor: str, store: str) -> CloudEvent:
-    """A CloudEvent from a read_feed_rows row (unpacked in ROW_COLUMNS order)."""
-    _, _, stream_type, stream_id, version, event_type, schema_version, data = row[:8]
-    _, timeline, reported_at, recorded_at = row[8:12]
+    """A CloudEvent from a read_feed_rows row of ROW_COLUMNS (or more)."""
+    stream_type, stream_id, event_type = row["stream_type"], row["stream_id"], row["type"]
+    schema_version = row["schema_version"]
     return CloudEvent(
         specversion="1.0",
         id=cursor,
         source=f"urn:timeline:store:{store}",
         type=f"timeline.{event_type}",
-        time=recorded_at,
+        time=row["recorded_at"],
         subject=f"{stream_type}/{stream_id}",
         datacontenttype="application/json",
         dataschemaversion=schema_version,
-        data=current_data(event_type, schema_version, data),
+        data=current_data(event_type, schema_version, row["data"]),
         streamtype=stream_type,
         streamid=stream_id,
-        streamversion=version,
-        timeline=timeline,
-        reportedat=reported_at,
+        streamversion=row["version"],
+        timeline=row["timeline"],
+        reportedat=row["reported_at"],
     )
 
 
@@ -154,7 +152,7 @@ def shape_rows(page: FeedRows, store: str, cloudevents: bool) -> Sequence[msgspe
     if cloudevents:
         return [row_cloud_event(r, c, store) for r, c in zip(page.rows, page.cursors, strict=True)]
     raw = msgspec.Raw
-    return [raw(event_text(r[3], r[4], r[5])) for r in page.rows]
+    return [raw(event_text(r["type"], r["schema_version"], r[JSON])) for r in page.rows]
 
 
 class SharedMessage(ServerSentEventMessage):
@@ -191,11 +189,11 @@ class LiveEvent:
     def __init__(self, row: Any, cursor: str) -> None:
         self.row = row
         self.cursor = cursor
-        self.key: tuple[int, int] = (row[cols.TX], row[cols.POSITION])
-        self.type: str = row[cols.TYPE]
-        self.stream_type: str = row[cols.STREAM_TYPE]
-        self.stream_id: str = row[cols.STREAM_ID]
-        self.timeline: str | None = row[cols.TIMELINE]
+        self.key: tuple[int, int] = (row["tx_id"], row["position"])
+        self.type: str = row["type"]
+        self.stream_type: str = row["stream_type"]
+        self.stream_id: str = row["stream_id"]
+        self.timeline: str | None = row["timeline"]
         self._plain: SharedMessage | None = None
         self._public: SharedMessage | None = None
         self._cloud: SharedMessage | None = None
@@ -210,15 +208,15 @@ class LiveEvent:
             return self._cloud
         if not private:
             if self._public is None:
-                self._public = self._framed(LIVE_PUBLIC_JSON)
+                self._public = self._framed(PUBLIC_JSON)
             return self._public
         if self._plain is None:
-            self._plain = self._framed(LIVE_JSON)
+            self._plain = self._framed(JSON)
         return self._plain
 
-    def _framed(self, column: int) -> SharedMessage:
+    def _framed(self, column: str) -> SharedMessage:
         row = self.row
-        plain = event_text(self.type, row[cols.SCHEMA_VERSION], row[column])
+        plain = event_text(self.type, row["schema_version"], row[column])
         return SharedMessage(plain, self.cursor, self.type)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.feed.filters import FeedFilter
 from timeline.feed.hub import Hub, Key, Subscription, backoff
-from timeline.feed.shape import LIVE_CURSOR, LiveEvent, live_columns, live_events
+from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import decode_cursor
 from timeline.store.db import connect
 from timeline.store.errors import DatabaseUnavailable
@@ -143,7 +143,7 @@ class FeedStream:
                     stream_id=self.filter.stream_id,
                     timeline=self.filter.timeline,
                     columns=live_columns(self.hub.store),
-                    cursor_column=LIVE_CURSOR,
+                    cursor_column=CURSOR,
                 )
             for entry in live_events(page):
                 yield self._message(entry)

@@ -15,7 +15,7 @@ import asyncpg
 
 from timeline.feed.hub import backoff
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import PAGE_CURSOR, event_text, page_columns
+from timeline.feed.shape import CURSOR, JSON, event_text, page_columns
 from timeline.store.db import (
     CLI_TIMEOUTS,
     connect,
@@ -59,7 +59,7 @@ async def cli_tail(url: str, after: str | None, types: list[str]) -> int:
                         1000,
                         types=types,
                         columns=page_columns(store),
-                        cursor_column=PAGE_CURSOR,
+                        cursor_column=CURSOR,
                     )
             except (InvalidCursor, asyncio.CancelledError):
                 raise
@@ -76,7 +76,8 @@ async def cli_tail(url: str, after: str | None, types: list[str]) -> int:
                 continue
             failures = 0
             for row in page.rows:
-                out.write(event_text(row[3], row[4], row[5]).encode() + b"\n")
+                plain = event_text(row["type"], row["schema_version"], row[JSON])
+                out.write(plain.encode() + b"\n")
             out.flush()
             cursor = page.next_cursor
             if page.at_horizon:

@@ -16,9 +16,6 @@ from timeline.domain.assertions import Assertion, Change, diff, evolve, knowledg
 from timeline.domain.events import (
     AssertionEvent,
     AssertionRecorded,
-    AssertionRetracted,
-    AssertionRevised,
-    CitedSourceWithdrawn,
     StanceRecorded,
 )
 from timeline.domain.values import Citation
@@ -55,12 +52,10 @@ class Revision(msgspec.Struct, frozen=True, kw_only=True):
 
 def reason_of(event: AssertionEvent) -> str | None:
     """The reason an event gives, if its kind gives one."""
-    match event:
-        case AssertionRevised() | AssertionRetracted() | CitedSourceWithdrawn():
-            return event.reason
-        case StanceRecorded():
-            return event.statement
-    return None
+    if isinstance(event, StanceRecorded):
+        return event.statement
+    reason: str | None = getattr(event, "reason", None)  # AssertionRecorded has none
+    return reason
 
 
 def citations_of(event: AssertionEvent) -> tuple[Citation, ...]:

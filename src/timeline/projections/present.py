@@ -9,12 +9,10 @@ from typing import Any
 import msgspec
 
 from timeline.domain.assertions import Assertion, Change
-from timeline.domain.sources import Source
 from timeline.domain.values import Citation
 from timeline.projections.views import (
     AssertionView,
     ChangeView,
-    SourceView,
     StanceView,
     TimelinePage,
 )
@@ -83,38 +81,6 @@ def changes_of_row(text: str) -> list[ChangeView]:
 
 def citations_of_row(text: str) -> list[Citation]:
     return _citations_decoder.decode(text)
-
-
-def source_view(
-    source: Source, *, recorded_at: datetime, last_position: int, withdrawn: bool | None = None
-) -> SourceView:
-    """The view of a source state; `withdrawn=False` shows it as not (yet) withdrawn."""
-    is_withdrawn = source.withdrawn if withdrawn is None else withdrawn
-    return SourceView(
-        id=source.source_id,
-        publisher=source.publisher,
-        title=source.title,
-        url=source.url,
-        published_at=source.published_at,
-        published_at_note=source.published_at_note,
-        language=source.language,
-        via=source.via,
-        credits=list(source.credits),
-        status="withdrawn" if is_withdrawn else "active",
-        withdrawn_at=source.withdrawn_at if is_withdrawn else None,
-        withdrawal_reason=source.withdrawal_reason if is_withdrawn else "",
-        version=source.version,
-        recorded_at=recorded_at,
-        last_position=last_position,
-    )
-
-
-def source_view_of_row(row: Mapping[str, Any]) -> SourceView:
-    """The view of a row of projections.sources (as a dict of its columns)."""
-    return SourceView(
-        id=row["source_id"],
-        **{name: value for name, value in row.items() if name != "source_id"},
-    )
 
 
 def new_timeline_page(row: Mapping[str, Any]) -> TimelinePage:

@@ -1,7 +1,8 @@
 """Rebuild: replay the whole log into a fresh schema and swap it in while reads go on.
 
 1. Tables are made in `projections_build` (primary keys only). The horizon H
-   (the oldest transaction still running, `pg_snapshot_xmin`) is fixed: every
+   (the feed's: the oldest transaction of this database still running,
+   `timeline_feed_horizon()`, store/feed.py) is fixed: every
    event written by a transaction older than H is committed, and no new one can
    appear. Those events are loaded stream by stream (ordered by stream, then
    version), so each stream is folded once and its rows are written once, by COPY.
@@ -13,7 +14,7 @@
    Each batch of either step commits with its cursor in `projections_build`, so a
    crash resumes from the last batch and the feed horizon is never held back for long.
 3. The secondary indexes are made once, after the bulk load: those of the live
-   schema (which a migration may have added) and those of `tables.py`.
+   schema (which a migration may have added) and those of `indexes.py`.
 4. One short transaction takes `LOCK TABLE events IN EXCLUSIVE MODE`, which
    waits for appends in flight and blocks new ones (reads go on), and applies
    the rest of the feed with no horizon: once the lock is held every append
@@ -31,36 +32,45 @@ a prepared statement when a schema is renamed, so a cached
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
-from sqlalchemy import text
+from sqlalchemy import BigInteger, Column, DateTime, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateTable
 
-from timeline.projections import tables
-from timeline.projections.update import RowCache, apply_events
+from timeline.projections import apply
+from timeline.projections.assertions import assertions, revisions
+from timeline.projections.indexes import create_indexes
+from timeline.projections.revising import RowCache
+from timeline.projections.schema import SCHEMA
+from timeline.projections.sources import sources
+from timeline.projections.timelines import timelines
+from timeline.store.feed import HORIZON
 from timeline.store.read import COLUMNS, row_to_recorded
+from timeline.store.tables import metadata
 
 BUILD_SCHEMA = "projections_build"
 OLD_SCHEMA = "projections_old"
 # Where step 1 (stream order) is: dropped when it is done, so never swapped in.
 LOADING = f"{BUILD_SCHEMA}.loading"
 _LOCK = 7261602
-_TABLES = (tables.timelines, tables.sources, tables.assertions, tables.revisions, tables.build)
+
+# What the projections were built to by the last rebuild (one row).
+build = Table(
+    "build",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("feed_tx_id", BigInteger, nullable=False),
+    Column("feed_position", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    schema=SCHEMA,
+)
+_TABLES = (timelines, sources, assertions, revisions, build)
 
 Progress_ = Callable[[int, int], None]
 Feed = tuple[int, int]  # (transaction id, position)
@@ -91,7 +101,7 @@ class _Build(msgspec.Struct, kw_only=True):
 
 async def _translated(conn: AsyncConnection) -> AsyncConnection:
     """The connection, writing `projections.*` statements into the build schema."""
-    return await conn.execution_options(schema_translate_map={tables.SCHEMA: BUILD_SCHEMA})
+    return await conn.execution_options(schema_translate_map={SCHEMA: BUILD_SCHEMA})
 
 
 async def _schema_exists(conn: AsyncConnection, name: str) -> bool:
@@ -139,9 +149,7 @@ async def _prepare(engine: AsyncEngine) -> _Build:
         for table in _TABLES:
             await translated.execute(CreateTable(table))
         # Step 1 covers the transactions older than the horizon; the feed goes on from it.
-        horizon = int(
-            await conn.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")) or 0
-        )
+        horizon = int(await conn.scalar(text(f"SELECT {HORIZON}::text")) or 0)
         await conn.execute(
             text(
                 f"INSERT INTO {BUILD_SCHEMA}.build "
@@ -176,7 +184,7 @@ async def _load_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply_events(await _translated(conn), recorded, cache=cache)
+    await apply(await _translated(conn), recorded, cache=cache)
     last = recorded[-1]
     cursor = (last.stream_type, last.stream_id, last.version)
     await conn.execute(
@@ -198,7 +206,7 @@ async def _count(conn: AsyncConnection, n: int) -> None:
 
 
 def _batch_sql(horizon: bool) -> Any:
-    limit_to_horizon = "AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) " if horizon else ""
+    limit_to_horizon = f"AND tx_id < {HORIZON} " if horizon else ""
     return text(
         f"SELECT {COLUMNS} FROM events "
         "WHERE (tx_id, position) > (CAST(CAST(:tx AS text) AS xid8), :pos) "
@@ -223,7 +231,7 @@ async def _apply_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply_events(await _translated(conn), recorded, cache=cache)
+    await apply(await _translated(conn), recorded, cache=cache)
     cursor = (recorded[-1].tx_id, recorded[-1].position)
     await conn.execute(
         text(
@@ -234,50 +242,6 @@ async def _apply_batch(
     )
     await _count(conn, len(recorded))
     return cursor, len(recorded), max(r.position for r in recorded)
-
-
-_LIVE_INDEXES = text(
-    "SELECT i.relname AS name, pg_get_indexdef(i.oid) AS definition "
-    "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-    "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
-    "WHERE n.nspname = :schema AND NOT x.indisprimary ORDER BY i.relname"
-)
-
-
-async def _create_indexes(engine: AsyncEngine) -> None:
-    """The live schema's secondary indexes and those of tables.py, made after the load.
-
-    Two at a time, each in its own transaction (CREATE INDEX takes a SHARE lock,
-    which does not block another), so the server's two cores both build.
-    """
-    async with engine.connect() as conn:
-        live = (await conn.execute(_LIVE_INDEXES, {"schema": tables.SCHEMA})).all()
-        made = (await conn.execute(_LIVE_INDEXES, {"schema": BUILD_SCHEMA})).all()
-    have = {row.name for row in made}  # a resumed run may have made some
-    todo: list[Any] = []
-    on_live = f" ON {tables.SCHEMA}."
-    for row in live:
-        if row.name not in have:
-            assert on_live in row.definition, row.definition
-            todo.append(text(row.definition.replace(on_live, f" ON {BUILD_SCHEMA}.", 1)))
-            have.add(row.name)
-    todo += [
-        CreateIndex(index, if_not_exists=True)
-        for index in tables.DEFERRED_INDEXES
-        if index.name not in have
-    ]
-
-    async def worker() -> None:
-        while todo:
-            statement = todo.pop()
-            async with engine.begin() as conn:
-                await conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-                await (await _translated(conn)).execute(statement)
-
-    await asyncio.gather(worker(), worker())
-    async with engine.begin() as conn:
-        for table in _TABLES:
-            await conn.execute(text(f"ANALYZE {BUILD_SCHEMA}.{table.name}"))
 
 
 async def rebuild(
@@ -325,32 +289,28 @@ async def _rebuild_locked(
             if n < batch_size:
                 await conn.execute(text(f"DROP TABLE {LOADING}"))
                 stream = None
-    cursor = build.feed
-    while True:
+    cursor, n = build.feed, batch_size
+    while n == batch_size:  # a short batch reached the horizon
         async with engine.begin() as conn:
-            cursor, n, last = await _apply_batch(
-                conn, cursor, batch_size, horizon=True, cache=cache
-            )
+            cursor, n, last = await _apply_batch(conn, cursor, n, horizon=True, cache=cache)
         run.add(n, last)
-        if n < batch_size:
-            break
-    await _create_indexes(engine)
+    await create_indexes(engine, BUILD_SCHEMA)
+    async with engine.begin() as conn:
+        for table in _TABLES:
+            await conn.execute(text(f"ANALYZE {BUILD_SCHEMA}.{table.name}"))
     async with engine.begin() as conn:
         # Appends wait from here to the commit; reads of the projections go on.
         await conn.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
-        while True:
-            cursor, n, last = await _apply_batch(
-                conn, cursor, batch_size, horizon=False, cache=cache
-            )
+        n = batch_size
+        while n == batch_size:  # a short batch reached the end of the log
+            cursor, n, last = await _apply_batch(conn, cursor, n, horizon=False, cache=cache)
             run.add(n, last)
-            if n < batch_size:
-                break
         await _check_complete(conn)
         await conn.execute(
             text(f"UPDATE {BUILD_SCHEMA}.build SET state = 'live', updated_at = now()")
         )
-        await conn.execute(text(f"ALTER SCHEMA {tables.SCHEMA} RENAME TO {OLD_SCHEMA}"))
-        await conn.execute(text(f"ALTER SCHEMA {BUILD_SCHEMA} RENAME TO {tables.SCHEMA}"))
+        await conn.execute(text(f"ALTER SCHEMA {SCHEMA} RENAME TO {OLD_SCHEMA}"))
+        await conn.execute(text(f"ALTER SCHEMA {BUILD_SCHEMA} RENAME TO {SCHEMA}"))
     async with engine.begin() as conn:
         await conn.execute(text(f"DROP SCHEMA IF EXISTS {OLD_SCHEMA} CASCADE"))
     if progress is not None:
@@ -371,41 +331,3 @@ async def _check_complete(conn: AsyncConnection) -> None:
         raise RebuildIncomplete(
             f"the build read {built} events but the log holds {in_log}; nothing was swapped in"
         )
-
-
-class _RateColumn(ProgressColumn):
-    """Events per second."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f} events/s", style="progress.data.speed")
-
-
-async def cli_rebuild(url: str, batch_size: int) -> int:
-    """`timeline rebuild`: rebuild with a progress bar (events, events/s, ETA)."""
-    from timeline.store.db import create_engine
-
-    engine = create_engine(url, pool_size=2, application="timeline-rebuild")
-    columns = (
-        TextColumn("rebuild"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeRemainingColumn(),
-    )
-    try:
-        with Progress(*columns, transient=False) as bar:
-            task = bar.add_task("rebuild", total=None)
-
-            def report(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            result = await rebuild(engine, batch_size=max(1, batch_size), progress=report)
-    finally:
-        await engine.dispose()
-    how = "resumed and rebuilt" if result.resumed else "rebuilt"
-    print(
-        f"timeline: {how} projections from {result.events} events "
-        f"(to position {result.last_position}) in {result.seconds:.1f}s"
-    )
-    return 0

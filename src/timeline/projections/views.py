@@ -51,42 +51,37 @@ class AssertionView(msgspec.Struct, kw_only=True):
     last_position: int = 0
 
 
-class TimelineSummary(msgspec.Struct, kw_only=True):
+class TimelineFields(msgspec.Struct, kw_only=True):
+    """What every view of a timeline begins with, in this order."""
+
     slug: str
     title: str
     description: str
     region: str
     version: int
+
+
+class TimelineSummary(TimelineFields, kw_only=True):
     assertion_count: int
     recorded_at: datetime
     last_position: int = 0
 
 
-class TimelinePage(msgspec.Struct, kw_only=True):
+class TimelinePage(TimelineFields, kw_only=True):
     """A timeline with one page of its assertions, ordered by occurred_start."""
 
-    slug: str
-    title: str
-    description: str
-    region: str
-    version: int
     assertions: list[AssertionView]
     next_cursor: str | None
     # the largest event position of anything on this timeline (ETag input)
     last_position: int = 0
 
 
-class TimelinePageJson(msgspec.Struct, kw_only=True):
+class TimelinePageJson(TimelineFields, kw_only=True):
     """A TimelinePage whose assertions are the stored views' JSON array, served undecoded.
 
     Encodes to the same JSON as the TimelinePage it stands for, field for field.
     """
 
-    slug: str
-    title: str
-    description: str
-    region: str
-    version: int
     assertions: msgspec.Raw
     next_cursor: str | None
     last_position: int = 0

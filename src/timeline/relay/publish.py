@@ -36,10 +36,9 @@ from nats.js import JetStreamContext
 
 from timeline.feed.hub import backoff
 from timeline.feed.notify import CHANNEL
-from timeline.feed.shape import LIVE_CURSOR, LIVE_JSON, event_text, live_columns, row_cloud_event
+from timeline.feed.shape import CURSOR, JSON, event_text, live_columns, row_cloud_event
 from timeline.relay.broker import StreamMisconfigured, connect_nats, ensure_stream, last_message_id
 from timeline.relay.checkpoint import load_checkpoint, save_checkpoint, try_lock
-from timeline.store import feed as cols
 from timeline.store.cursor import decode_cursor
 from timeline.store.db import Timeouts, connect_dedicated, describe, is_lost, wait_closed
 from timeline.store.errors import InvalidCursor
@@ -184,7 +183,7 @@ class _Session:
                     self.cursor,
                     self.options.page_size,
                     columns=self.columns,
-                    cursor_column=LIVE_CURSOR,
+                    cursor_column=CURSOR,
                 )
                 for row, cursor in zip(page.rows, page.cursors, strict=True):
                     await self._publish(row, cursor)
@@ -230,7 +229,7 @@ class _Session:
 
     async def _publish(self, row: Any, cursor: str) -> None:
         """Publish one event and wait for its ack; retry with the same id until it comes."""
-        subject = f"{self.options.subject_prefix}.{row[cols.STREAM_TYPE]}.{row[cols.TYPE]}"
+        subject = f"{self.options.subject_prefix}.{row['stream_type']}.{row['type']}"
         body = self._body(row, cursor)
         failures = 0
         while True:
@@ -251,7 +250,7 @@ class _Session:
     def _body(self, row: Any, cursor: str) -> bytes:
         if self.options.cloudevents:
             return _encoder.encode(row_cloud_event(row, cursor, self.store))
-        return event_text(row[cols.TYPE], row[cols.SCHEMA_VERSION], row[LIVE_JSON]).encode()
+        return event_text(row["type"], row["schema_version"], row[JSON]).encode()
 
     def _save_due(self) -> bool:
         return self.unsaved >= self.options.checkpoint_every or (

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,32 +32,14 @@ _READ_STREAMS = (
     "USING (stream_type, stream_id) ORDER BY stream_type, stream_id, version"
 )
 
-_STREAM_VERSION = text(
-    "SELECT coalesce(max(version), 0) FROM events "
-    "WHERE stream_type = :stream_type AND stream_id = :stream_id"
-)
-
 
 def row_to_recorded(row: Row[Any]) -> RecordedEvent:
-    """A RecordedEvent from a row selected with COLUMNS."""
-    return RecordedEvent(
-        position=row.position,
-        tx_id=int(row.tx_id),
-        stream_type=row.stream_type,
-        stream_id=row.stream_id,
-        version=row.version,
-        type=row.type,
-        schema_version=row.schema_version,
-        event=decode_data(row.type, row.schema_version, row.data),
-        metadata=row.metadata,
-        timeline=row.timeline,
-        reported_at=row.reported_at,
-        recorded_at=row.recorded_at,
-    )
+    """A RecordedEvent from a SQLAlchemy row selected with COLUMNS."""
+    return record_to_recorded(row._mapping)
 
 
 def record_to_recorded(record: Any) -> RecordedEvent:
-    """A RecordedEvent from an asyncpg record selected with COLUMNS."""
+    """A RecordedEvent from a record selected with COLUMNS (asyncpg's, or a row's mapping)."""
     return RecordedEvent(
         position=record["position"],
         tx_id=int(record["tx_id"]),
@@ -97,9 +78,3 @@ async def read_streams(
             record_to_recorded(record)
         )
     return found
-
-
-async def stream_version(conn: AsyncConnection, stream: StreamRef) -> int:
-    """The stream's last version, 0 when it does not exist."""
-    value = await conn.scalar(_STREAM_VERSION, {"stream_type": stream.type, "stream_id": stream.id})
-    return int(value or 0)

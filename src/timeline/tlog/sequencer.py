@@ -65,7 +65,8 @@ class _Line(NamedTuple):
 def entry(row: Any, index: int) -> bytes:
     """The export line, without its newline, of a read_feed_rows row (ROW_COLUMNS) as leaf
     `index`: the bytes its leaf hashes."""
-    line = encode_line(_Line._make([*row[cols.STREAM_TYPE : cols.RECORDED_AT + 1], index]))
+    fields = {name: row[name] for name in _Line._fields[:-1]}  # named as ROW_COLUMNS names them
+    line = encode_line(_Line(**fields, log_index=index))
     return line[:-1]
 
 
@@ -148,7 +149,7 @@ async def integrate_once(
             leaf = merkle.leaf_hash(entry(row, size + i))
             leaves.append(leaf)
             frontier.append(leaf, emit)
-        await store.insert_leaves(conn, size, [row[cols.POSITION] for row in rows], leaves)
+        await store.insert_leaves(conn, size, [row["position"] for row in rows], leaves)
         await store.insert_nodes(conn, levels, indexes, nodes)
         root = frontier.root()
         if signed is not None:

@@ -13,6 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from timeline.feed.notify import wake_readers
 from timeline.projections.temporal import parse_instant
 from timeline.projections.views import AssertionView
 from timeline.store.db import create_engine
@@ -96,6 +97,8 @@ async def cli_import(url: str, file: str, *, keep_clocks: bool = False) -> int:
         return 1
     finally:
         await engine.dispose()
+    if report.written:
+        await wake_readers(url)  # committed: live feed readers need not wait for their poll
     clocks = (
         "kept the file's recorded_at and metadata" if keep_clocks else "recorded now, by this store"
     )

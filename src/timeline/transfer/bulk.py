@@ -1,6 +1,6 @@
 """Reads for writing a thousand streams at once: each stream looked up by its index.
 
-`projections.update.load_for_write` is shaped for one command's few streams;
+`projections.write.load_for_write` is shaped for one command's few streams;
 given a thousand, the planner hashes every event and every live revision row
 of the store, so a batch costs as much as the store is large (seconds at ten
 thousand rows, and growing). These statements name each stream and walk the
@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.assertions import Assertion
-from timeline.projections.update import ForWrite, _live_row
+from timeline.projections.write import ForWrite, live_row
 from timeline.store.append import StreamRef
 from timeline.store.db import fetch
 from timeline.store.read import record_to_recorded
@@ -62,7 +62,7 @@ async def load_assertions_for_write(
         recorded = record_to_recorded(record)
         found[StreamRef("assertion", recorded.stream_id)].append(recorded)
         if record["r_recorded_from"] is not None:
-            live[recorded.stream_id][recorded.version] = _live_row(recorded, record)
+            live[recorded.stream_id][recorded.version] = live_row(recorded, record)
     clock: datetime = records[0]["clock"]
     return ForWrite(streams=found, live=live, clock=clock)
 

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from rich.progress import Progress, TaskID
 
 from timeline.domain.errors import DomainError
+from timeline.feed.notify import wake_readers
 from timeline.store.db import create_engine
 from timeline.transfer import acled, ucdp
 from timeline.transfer.csvrows import HeaderError
@@ -117,6 +118,8 @@ async def import_dataset(
         return 1
     finally:
         await engine.dispose()
+    if report.recorded or report.revised or report.retracted:
+        await wake_readers(url)  # committed: live feed readers need not wait for their poll
     for message in report.errors:
         print(f"skipped: {message}", file=sys.stderr)
     for message in report.notes:

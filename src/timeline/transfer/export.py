@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from timeline.projections.reads import get_timeline
 from timeline.projections.temporal import Temporal
+from timeline.projections.timelines import get_timeline
 from timeline.projections.views import AssertionView, TimelinePage
 from timeline.transfer.ndjson import encode_line
 

@@ -53,7 +53,7 @@ from timeline.domain.events import AssertionEvent, Event
 from timeline.domain.sources import Source
 from timeline.domain.timelines import Timeline
 from timeline.domain.values import Citation
-from timeline.projections.update import plan_write
+from timeline.projections.write import plan_write
 from timeline.store.append import Append, write
 from timeline.store.codec import RecordedEvent, encode_data
 from timeline.store.db import connect

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.projections import reads
+from timeline.projections import sources, timelines
 from timeline.projections.reports import report_times
 from timeline.projections.temporal import Temporal, TimelineFilters
 from timeline.projections.views import AssertionView, SourceView, TimelinePage
@@ -93,7 +93,7 @@ async def cited_sources(
     found: dict[str, SourceView] = {}
     while wanted:
         source_id = wanted.pop()
-        source = await reads.get_source(conn, source_id, temporal)
+        source = await sources.get_source(conn, source_id, temporal)
         if source is None:
             continue
         found[source_id] = source
@@ -112,7 +112,7 @@ async def read_board(
     limit: int = PAGE_SIZE,
 ) -> Board | None:
     """The board of timeline `slug` at `temporal`; None when there is no such timeline."""
-    page = await reads.get_timeline(conn, slug, temporal, filters, cursor=cursor, limit=limit)
+    page = await timelines.get_timeline(conn, slug, temporal, filters, cursor=cursor, limit=limit)
     if page is None:
         return None
     steps = thin_steps(await report_times(conn, slug, temporal), temporal.known_at)

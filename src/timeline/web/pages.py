@@ -27,7 +27,7 @@ from timeline.api.errors import ApiProblem
 from timeline.api.params import Cursor, parse_time, provide_filters, provide_temporal
 from timeline.api.state import Reader
 from timeline.api.writes import now
-from timeline.projections import reads
+from timeline.projections import assertions, timelines
 from timeline.projections.reports import report_times
 from timeline.projections.temporal import Temporal, TimelineFilters
 from timeline.web.assets import stylesheet
@@ -89,7 +89,7 @@ class ViewerController(Controller):
     async def index(self, reader: NamedDependency[Reader]) -> Template:
         """Every timeline, with a link to its page."""
         async with reader.read() as conn:
-            listing = await reads.list_timelines(conn, limit=500)
+            listing = await timelines.list_timelines(conn, limit=500)
         return Template("index.html", context={"timelines": listing.timelines})
 
     async def _board_context(
@@ -165,7 +165,7 @@ class ViewerController(Controller):
             end = parse_time(until, "until") if until else now()
             if end < start:
                 raise ApiProblem(400, "invalid-window", "until precedes since", field="until")
-            view = await reads.get_changes(conn, slug, start, end, temporal)
+            view = await timelines.get_changes(conn, slug, start, end, temporal)
         if view is None:
             raise _missing(slug)
         context = {"view": view, "slug": slug, "steps": steps, "since": since, "until": until}
@@ -181,8 +181,8 @@ class ViewerController(Controller):
     ) -> Template:
         """One assertion as known at `known_at`, and every version of it with diffs and reasons."""
         async with reader.read() as conn:
-            assertion = await reads.get_assertion(conn, assertion_id, temporal)
-            history = await reads.get_history(conn, assertion_id, temporal)
+            assertion = await assertions.get_assertion(conn, assertion_id, temporal)
+            history = await assertions.get_history(conn, assertion_id, temporal)
             if assertion is None or history is None:
                 raise ApiProblem(
                     404, "not-found", f"no assertion {assertion_id!r}", field="assertion_id"
