@@ -149,6 +149,22 @@ class Settings:
         low=1,
         high=1_000_000,
     )
+    header_timeout: float = setting(
+        10.0,
+        "TIMELINE_HEADER_TIMEOUT",
+        "seconds",
+        "seconds a client has to send a request's line and headers; then 408 and closed",
+        low=0.1,
+        high=3600,
+    )
+    max_connections: int = setting(
+        4096,
+        "TIMELINE_MAX_CONNECTIONS",
+        "int",
+        "open connections and requests per process; beyond it 503",
+        low=1,
+        high=1_000_000,
+    )
     trusted_proxies: tuple[str, ...] = setting(
         (), "TIMELINE_TRUSTED_PROXIES", "list", "addresses whose X-Forwarded-For is believed"
     )

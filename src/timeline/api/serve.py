@@ -92,7 +92,10 @@ def serve(settings: Settings, database_url: str, *, host: str | None, port: int 
         # middleware answers 431 past MAX_HEADER_BYTES whichever parser runs.
         h11_max_incomplete_event_size=64 * 1024,
         # uvicorn's own 400s (a request it cannot parse) as problem+json (api/protocol.py).
-        http=problem_protocol(),
+        # ... and a deadline for a request's line and headers (408), which uvicorn lacks.
+        http=problem_protocol(settings.header_timeout),
+        # Connections and requests at once, SSE streams included; beyond it uvicorn's 503.
+        limit_concurrency=settings.max_connections,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
     )

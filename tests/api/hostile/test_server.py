@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import select
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,3 +96,70 @@ async def test_each_parser_answers_its_own_400s_with_problem_json(
         for raw in MALFORMED:
             answer = await asyncio.to_thread(_exchange, "127.0.0.1", port, raw)
             _assert_problem(answer, raw)
+
+
+def _slow(host: str, port: int, parts: list[bytes], pause: float) -> tuple[bytes, float]:
+    """Send `parts` `pause` seconds apart (stopping once the server has answered), then
+    read until it closes; the answer and how long the connection lived."""
+    start = time.monotonic()
+    with socket.create_connection((host, port), timeout=30) as sock:
+        for part in parts:
+            if select.select([sock], [], [], 0)[0]:
+                break  # the server has answered (or closed): stop sending
+            sock.sendall(part)
+            time.sleep(pause)
+        chunks = []
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks), time.monotonic() - start
+
+
+def _assert_timed_out(answer: bytes) -> None:
+    status, headers, body = _parse(answer)
+    assert status == 408, answer
+    assert headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in body["errors"]] == ["request"], body
+
+
+SLOWLORIS = [b"GET /health HTTP/1.1\r\n", b"Host: x\r\n", b"X-A: 1\r\n", b"X-B: 2\r\n"]
+
+
+@pytest.mark.parametrize(
+    "protocol", [ProblemH11Protocol, problem_protocol()], ids=["h11", "default"]
+)
+async def test_a_client_slow_with_its_headers_gets_a_408_and_is_dropped(
+    protocol: type[asyncio.Protocol],
+) -> None:
+    """Headers a line every 0.4 s, with 1 s allowed: dropped with a 408 at about 1 s, not
+    served when they finally end; a client that sends nothing at all is dropped too."""
+    bound = type("Bound", (protocol,), {"header_timeout": 1.0})
+    async with _uvicorn(bound) as port:
+        answer, lived = await asyncio.to_thread(_slow, "127.0.0.1", port, SLOWLORIS * 3, 0.4)
+        _assert_timed_out(answer)
+        assert lived < 8, lived  # dropped, not held while the client dribbles on
+        silent, lived = await asyncio.to_thread(_slow, "127.0.0.1", port, [], 0)
+        _assert_timed_out(silent)
+        # A client that sends its headers in time is served, however it splits them.
+        ok, _ = await asyncio.to_thread(
+            _slow, "127.0.0.1", port, [*SLOWLORIS[:2], b"Connection: close\r\n\r\n"], 0.2
+        )
+        assert ok.startswith(b"HTTP/1.1 200"), ok
+
+
+def test_timeline_serve_drops_slow_headers_but_not_a_long_stream(database_url: str) -> None:
+    """The deadline is for headers only: an SSE stream outlives it."""
+    with serve(database_url, TIMELINE_HEADER_TIMEOUT="1") as server:
+        url = urlsplit(server.base)
+        host, port = url.hostname or "127.0.0.1", url.port or 80
+        answer, _ = _slow(host, port, SLOWLORIS * 3, 0.4)
+        _assert_timed_out(answer)
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(b"GET /v1/events/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200"), first
+            time.sleep(2.5)  # past the header deadline: the stream is still open
+            sock.sendall(b"")
+            sock.settimeout(0.5)
+            with contextlib.suppress(TimeoutError):
+                assert sock.recv(65536) != b""  # a heartbeat, or nothing yet; never EOF
