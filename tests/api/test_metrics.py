@@ -11,6 +11,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.api.conftest import Client, make_key
@@ -251,3 +252,39 @@ async def test_with_the_database_stopped_metrics_still_answer_without_the_lag(
     assert ("timeline_feed_newest_position", frozenset()) not in down
     assert ("timeline_pool_size", frozenset()) in down
     assert ("timeline_feed_streams", frozenset()) in down
+
+
+async def test_the_log_and_each_relay_are_in_the_figures(
+    client: Client, auth: dict[str, str], engine: AsyncEngine
+) -> None:
+    """The log's tree and signed size, as the database holds them, and a relay's saved
+    checkpoint by its name (what `timeline relay status` reads)."""
+    await open_timeline(client, auth)
+    relay = f"metrics-{slug()}"
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO relay_checkpoints (name, cursor, tx_id, position, published) "
+                "VALUES (:name, 'c', 1, 7, 3)"
+            ),
+            {"name": relay},
+        )
+    try:
+        samples = await scrape(client)
+        async with engine.connect() as conn:
+            leaves = (await conn.execute(text("SELECT count(*) FROM log_leaves"))).scalar_one()
+            signed = (
+                await conn.execute(text("SELECT coalesce(max(tree_size), 0) FROM log_checkpoints"))
+            ).scalar_one()
+        assert ("timeline_log_tree_size", frozenset()) in samples
+        assert value(samples, "timeline_log_tree_size") == leaves
+        assert value(samples, "timeline_log_signed_size") == signed
+        assert value(samples, "timeline_relay_checkpoint_position", relay=relay) == 7
+        assert value(samples, "timeline_relay_published_total", relay=relay) == 3
+        assert value(samples, "timeline_relay_checkpoint_age_seconds", relay=relay) >= 0
+        assert ("timeline_relay_checkpoint_age_seconds", frozenset({("relay", relay)})) in samples
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM relay_checkpoints WHERE name = :name"), {"name": relay}
+            )

@@ -70,6 +70,19 @@ LAG = (
 )
 
 
+# The verifiable log and the relays, each read by its primary key's index (never a scan).
+LOG_FIGURES = (
+    "SELECT (SELECT coalesce(max(leaf_index) + 1, 0) FROM log_leaves), "
+    "(SELECT max(position) FROM log_leaves), "
+    "(SELECT max(tree_size) FROM log_checkpoints), "
+    "(SELECT extract(epoch FROM now() - max(signed_at))::float8 FROM log_checkpoints)"
+)
+RELAY_FIGURES = (
+    "SELECT name, position, published, extract(epoch FROM now() - saved_at)::float8 "
+    "FROM relay_checkpoints ORDER BY name"
+)
+
+
 class Metrics:
     """One app's figures beyond the request metrics, and what they are read from."""
 
@@ -87,6 +100,8 @@ class Metrics:
         # Read from the database at each scrape (refresh), reported by collect.
         self.newest: tuple[int, int] | None = None
         self.lag: int | None = None
+        self.log: tuple[Any, ...] | None = None  # leaves, last position, signed size, age
+        self.relays: list[tuple[Any, ...]] = []  # name, position, published, checkpoint age
         self.registry.register(_Figures(self))
 
     def bind(self, app: Litestar) -> None:
@@ -107,10 +122,13 @@ class Metrics:
                 self.newest = (int(end[0][0]), int(end[0][1])) if end else (0, 0)
                 tx, position = hub.key
                 self.lag = int((await fetch(conn, LAG, str(tx), position))[0][0])
+                self.log = tuple((await fetch(conn, LOG_FIGURES))[0])
+                self.relays = [tuple(row) for row in await fetch(conn, RELAY_FIGURES)]
         except DatabaseUnavailable:
             # The figures of this process still answer while the database does not: an
-            # outage is when they are wanted. Those two are left out (absent, not 0).
-            self.newest = self.lag = None
+            # outage is when they are wanted. Those are left out (absent, not 0).
+            self.newest = self.lag = self.log = None
+            self.relays = []
 
     def expose(self) -> bytes:
         return bytes(generate_latest(REGISTRY) + generate_latest(self.registry))
@@ -147,6 +165,8 @@ class _Figures(Collector):
         hub = self.metrics.feed.hub if self.metrics.feed is not None else None
         if hub is not None:
             yield from _feed(hub, self.metrics)
+        yield from _log(self.metrics.log)
+        yield from _relays(self.metrics.relays)
 
     def describe(self) -> Iterable[Metric]:
         return ()  # names vary with what is running; nothing to check at registration
@@ -190,6 +210,49 @@ def _feed(hub: Hub, metrics: Metrics) -> Iterable[Metric]:
             f"Committed events the hub has not delivered yet (counted up to {LAG_CAP})",
             metrics.lag,
         )
+
+
+def _log(figures: tuple[Any, ...] | None) -> Iterable[Metric]:
+    """The verifiable log (docs/log.md): its tree, the last event in it, what is signed."""
+    if figures is None:
+        return
+    leaves, last_position, signed, age = figures
+    yield _gauge("log_tree_size", "Leaves in the log's Merkle tree", leaves)
+    if last_position is not None:
+        yield _gauge(
+            "log_integrated_position",
+            "Position of the newest event in the tree (against feed_newest_position)",
+            last_position,
+        )
+    yield _gauge("log_signed_size", "Tree size of the latest signed checkpoint", signed or 0)
+    if age is not None:
+        yield _gauge(
+            "log_checkpoint_age_seconds", "Seconds since the latest checkpoint was signed", age
+        )
+
+
+def _relays(relays: list[tuple[Any, ...]]) -> Iterable[Metric]:
+    """Each relay's saved checkpoint (docs/scale.md): how far it has published, and when."""
+    if not relays:
+        return
+    position = GaugeMetricFamily(
+        f"{PREFIX}_relay_checkpoint_position",
+        "Position of the last event the relay saved as acknowledged (against feed_newest_position)",
+        labels=["relay"],
+    )
+    published = CounterMetricFamily(
+        f"{PREFIX}_relay_published", "Events the relay has had acknowledged", labels=["relay"]
+    )
+    age = GaugeMetricFamily(
+        f"{PREFIX}_relay_checkpoint_age_seconds",
+        "Seconds since the relay last saved its checkpoint",
+        labels=["relay"],
+    )
+    for name, at, count, seconds in relays:
+        position.add_metric([name], at)
+        published.add_metric([name], count)
+        age.add_metric([name], seconds)
+    yield from (position, published, age)
 
 
 class TimedWriter(Writer):
