@@ -11,7 +11,7 @@ from tests.web.conftest import Site
 from tests.web.pages import api_cards, api_timeline, cards, count, url_params, view_url
 from tests.web.world import REPORTS
 from timeline.domain.values import Quantity
-from timeline.web.words import quantity_words
+from timeline.domain.words import quantity_words
 
 DEMO = "nagorno-karabakh-2020"
 

@@ -11,17 +11,17 @@ from typing import Any
 
 import msgspec
 
+from timeline.domain.axis import build_axis
 from timeline.domain.kinds import KINDS
-from timeline.projections.views import AssertionView, TimelinePage
-from timeline.transfer import acled
-from timeline.web.axis import build_axis
-from timeline.web.words import (
+from timeline.domain.words import (
     kind_words,
     occurred_words,
     precision_words,
     quantity_words,
     status_words,
 )
+from timeline.projections.views import AssertionView, TimelinePage
+from timeline.transfer import acled
 
 CSV_COLUMNS = (
     "id",

@@ -8,13 +8,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from timeline.domain.axis import Axis, build_axis, lanes
+from timeline.domain.words import time_words
 from timeline.projections import sources, timelines
 from timeline.projections.reports import report_times
 from timeline.projections.temporal import Temporal, TimelineFilters
 from timeline.projections.views import AssertionView, SourceView, TimelinePage
-from timeline.web.axis import Axis, build_axis, lanes
 from timeline.web.geo import MapView, build_map
-from timeline.web.words import time_words
 
 PAGE_SIZE = 100  # cards on one page: a 10,000-assertion timeline is read a page at a time
 # Report dates the knowledge control steps through: every one up to this many; past it,

@@ -11,7 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from timeline.web import axis, words
+from timeline.domain import axis, words
 from timeline.web.assets import stylesheet
 
 TEMPLATES = Path(__file__).with_name("templates")

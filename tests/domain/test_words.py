@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from timeline.domain.values import Quantity
-from timeline.web.words import kind_words, occurred_words, quantity_words, value_words
+from timeline.domain.words import kind_words, occurred_words, quantity_words, value_words
 
 
 @pytest.mark.parametrize(

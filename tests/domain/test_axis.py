@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timeline.web.axis import MIN_SHARE, build_axis, lanes, ticks
+from timeline.domain.axis import MIN_SHARE, build_axis, lanes, ticks
 
 days = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 1, 1))
 ranges = st.lists(
