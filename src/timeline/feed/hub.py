@@ -28,8 +28,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from timeline.background import stop
 from timeline.feed.filters import FeedFilter
-from timeline.feed.notify import CHANNEL, stop
+from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
 from timeline.store.db import (

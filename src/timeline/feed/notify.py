@@ -7,11 +7,11 @@ so a lost or merged notification costs latency, never an event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
 
+from timeline.background import stop
 from timeline.store.db import (
     API_TIMEOUTS,
     CLI_TIMEOUTS,
@@ -105,14 +105,6 @@ class Notifier:
                 log.info("feed wake-ups: reconnected after %d failed tries", failures)
                 failures = 0
             await asyncio.sleep(self.interval)
-
-
-async def stop(task: asyncio.Task[None] | None) -> None:
-    """Cancel a background task (the notifier's, the hub's) and wait until it has ended."""
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def wake_readers(database_url: str) -> None:

@@ -13,12 +13,12 @@ pause between batches that leaves the server to the writers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from timeline.background import stop
 from timeline.store.db import connect, fetch
 
 log = logging.getLogger("timeline.idempotency")
@@ -66,11 +66,8 @@ class Purger:
             self._task = asyncio.create_task(self._run(), name="timeline-idempotency-purge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

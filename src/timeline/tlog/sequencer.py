@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import asyncpg
 import msgspec
 
+from timeline.background import stop
 from timeline.domain import merkle
 from timeline.feed.notify import CHANNEL
 from timeline.store import feed as cols
@@ -208,11 +209,8 @@ class Sequencer:
         self._task = asyncio.create_task(self._run(), name="timeline-log-sequencer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         delay = self.standby
