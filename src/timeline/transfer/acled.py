@@ -20,6 +20,7 @@ from typing import Any
 from timeline.domain.kinds import KINDS
 from timeline.domain.occurred import parse_occurred
 from timeline.domain.values import DatasetRow, Place, Quantity
+from timeline.domain.words import MONTHS as MONTH_NAMES
 from timeline.transfer.csvrows import Row
 from timeline.transfer.dataset import Codebook, Mapped
 
@@ -154,26 +155,7 @@ assert all((t, s) in KIND_OF for t, subs in EVENT_TYPES.items() for s in subs), 
 
 GEO_PRECISION = {"1": "town", "2": "near_town", "3": "region"}
 GEO_CODE = {"exact": "1", "town": "1", "near_town": "2", "region": "3", "country": "3"}
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        (
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ),
-        start=1,
-    )
-}
+MONTHS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
 
 
 def _event_date(row: Row) -> date:
