@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -64,6 +65,17 @@ def _note(checkpoint: StoredCheckpoint | None, cache: str, what: str) -> Respons
 
 def _not_in_tree(error: reads.NotInTree) -> ApiProblem:
     return ApiProblem(404, "not-found", str(error), field=error.field)
+
+
+async def _proof(
+    reader: Reader, prove: Callable[[Any, int, int], Awaitable[list[bytes]]], a: int, b: int
+) -> list[str]:
+    """A proof's hashes in base64; a size past the tree is a 404 naming it."""
+    async with reader.read() as conn:
+        try:
+            return _b64(await prove(await driver_of(conn), a, b))
+        except reads.NotInTree as error:
+            raise _not_in_tree(error) from None
 
 
 def parse_tile_path(path: str) -> tuple[int, int | None]:
@@ -160,12 +172,8 @@ class LogController(Controller):
             raise ApiProblem(
                 400, "bad-index", f"index: {index} is not below size {size}", field="index"
             )
-        async with reader.read() as conn:
-            try:
-                hashes = await reads.inclusion(await driver_of(conn), index, size)
-            except reads.NotInTree as error:
-                raise _not_in_tree(error) from None
-        body = InclusionProof(index=index, size=size, hashes=_b64(hashes))
+        hashes = await _proof(reader, reads.inclusion, index, size)
+        body = InclusionProof(index=index, size=size, hashes=hashes)
         return Response(body, headers={"Cache-Control": FOR_GOOD})
 
     @get(
@@ -185,12 +193,8 @@ class LogController(Controller):
             raise ApiProblem(
                 400, "bad-range", f"from: {old} is larger than to ({to})", field="from"
             )
-        async with reader.read() as conn:
-            try:
-                hashes = await reads.consistency(await driver_of(conn), old, to)
-            except reads.NotInTree as error:
-                raise _not_in_tree(error) from None
-        body = ConsistencyProof(from_=old, to=to, hashes=_b64(hashes))
+        hashes = await _proof(reader, reads.consistency, old, to)
+        body = ConsistencyProof(from_=old, to=to, hashes=hashes)
         return Response(body, headers={"Cache-Control": FOR_GOOD})
 
     @get(
