@@ -49,6 +49,14 @@ class _HeaderDeadline:
     transport: asyncio.Transport
     _deadline: asyncio.TimerHandle | None = None
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
     def _arm(self) -> None:
         if self._deadline is None:
             loop = asyncio.get_running_loop()
@@ -73,14 +81,6 @@ class _HeaderDeadline:
 
 class ProblemH11Protocol(_HeaderDeadline, H11Protocol):
     """h11's protocol, its own 400s as problem+json, with a deadline for headers."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -108,14 +108,6 @@ def _httptools_protocol() -> type[asyncio.Protocol] | None:
 
     class ProblemHttpToolsProtocol(_HeaderDeadline, HttpToolsProtocol):
         """httptools' protocol, its own 400s as problem+json, with a deadline for headers."""
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
