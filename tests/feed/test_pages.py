@@ -86,6 +86,34 @@ async def test_a_limit_above_the_maximum_is_refused(client: httpx.AsyncClient) -
     assert (await client.get("/v1/events", params={"limit": 1001})).status_code == 400
 
 
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/events/stream"])
+@pytest.mark.parametrize(
+    ("params", "field", "said"),
+    [
+        (
+            [("type", "AssertionRecorded"), ("type", "AssertionRecordid")],
+            "type",
+            ("'AssertionRecordid'", "AssertionRevised"),
+        ),
+        ([("stream_type", "assertions")], "stream_type", ("'assertions'", "assertion, source")),
+    ],
+)
+async def test_a_filter_no_event_can_match_is_a_problem_naming_it(
+    client: httpx.AsyncClient,
+    path: str,
+    params: list[tuple[str, str]],
+    field: str,
+    said: tuple[str, str],
+) -> None:
+    """A typo in a filter would otherwise be a feed that stays empty forever."""
+    response = await client.get(path, params=params)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["errors"] == [{"field": field, "message": problem["detail"]}]
+    assert all(words in problem["detail"] for words in said)
+
+
 async def test_filters_select_by_timeline_type_stream_type_and_stream_id(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:

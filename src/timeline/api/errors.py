@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from timeline.commands.errors import StaleVersion
 from timeline.domain.errors import AlreadyExists, DomainError, NotFound
+from timeline.feed.filters import UnknownFilter
 from timeline.projections.views import InvalidPageCursor
 from timeline.store.db import is_lost
 from timeline.store.errors import (
@@ -98,6 +99,10 @@ def _key_reused(exc: IdempotencyKeyReused) -> ProblemDetailsException:
 def _feed_cursor(exc: InvalidCursor) -> ProblemDetailsException:
     field = getattr(exc, "field", "after")  # or Last-Event-ID, when it came in that header
     return ApiProblem(400, "invalid-cursor", str(exc) or "not a cursor of this feed", field=field)
+
+
+def _feed_filter(exc: UnknownFilter) -> ProblemDetailsException:
+    return ApiProblem(400, "invalid-parameter", str(exc), field=exc.field)
 
 
 def _page_cursor(exc: InvalidPageCursor) -> ProblemDetailsException:
@@ -207,6 +212,7 @@ EXCEPTION_MAP: dict[type[Exception], Callable[[Any], ProblemDetailsException]] =
     StreamVersionConflict: _conflict,
     IdempotencyKeyReused: _key_reused,
     InvalidCursor: _feed_cursor,
+    UnknownFilter: _feed_filter,
     InvalidPageCursor: _page_cursor,
     HTTPException: _http,
     DatabaseUnavailable: _unavailable,

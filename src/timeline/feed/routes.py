@@ -15,7 +15,8 @@ from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
 from timeline.api.conditional import none_match
-from timeline.feed.filters import FeedFilter
+from timeline.domain.events import EVENT_TYPES
+from timeline.feed.filters import STREAM_TYPES, FeedFilter
 from timeline.feed.hub import Hub
 from timeline.feed.schemas import PageSchema
 from timeline.feed.shape import (
@@ -51,14 +52,19 @@ After = Annotated[
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="events per page")]
 Types = Annotated[
     list[str] | None,
-    QueryParameter(name="type", description="only these event types (repeatable)"),
+    QueryParameter(
+        name="type",
+        description="only these event types (repeatable): " + ", ".join(EVENT_TYPES),
+    ),
 ]
 FormatParam = Annotated[
     Format | None,
     QueryParameter(name="format", description="`cloudevents` for CloudEvents 1.0"),
 ]
 Timeline = Annotated[str | None, QueryParameter(description="only this timeline's events")]
-StreamType = Annotated[str | None, QueryParameter(description="only this stream type")]
+StreamType = Annotated[
+    str | None, QueryParameter(description="only this stream type: " + ", ".join(STREAM_TYPES))
+]
 StreamId = Annotated[str | None, QueryParameter(description="only this stream id")]
 LastEventId = Annotated[
     str | None, HeaderParameter(name="Last-Event-ID", description="resume after this event")
@@ -110,9 +116,9 @@ async def list_events(
 ) -> Response[bytes]:
     """Events after `after` in feed order; `next_cursor` is always present."""
     cloudevents = wants_cloudevents(request, fmt)
-    type_list = tuple(types or ())
+    wanted = FeedFilter.checked(tuple(types or ()), stream_type, stream_id, timeline)
     etag = _page_etag(
-        after, limit, timeline, type_list, stream_type, stream_id, cloudevents, feed_private
+        after, limit, timeline, wanted.types, stream_type, stream_id, cloudevents, feed_private
     )
     if none_match(request.headers.get("if-none-match"), etag):
         # Only full pages get an ETag, and a full page never changes.
@@ -124,10 +130,10 @@ async def list_events(
             feed_hub.store,
             after,
             limit,
-            types=type_list,
-            stream_type=stream_type,
-            stream_id=stream_id,
-            timeline=timeline,
+            types=wanted.types,
+            stream_type=wanted.stream_type,
+            stream_id=wanted.stream_id,
+            timeline=wanted.timeline,
             columns=ROW_COLUMNS if cloudevents else page_columns(feed_hub.store, feed_private),
             cursor_column=None if cloudevents else CURSOR,
         )
@@ -174,12 +180,7 @@ async def stream_events(
             feed_hub,
             feed_hub.engine,
             last_event_id or after or feed_hub.cursor,
-            FeedFilter(
-                types=tuple(types or ()),
-                stream_type=stream_type,
-                stream_id=stream_id,
-                timeline=timeline,
-            ),
+            FeedFilter.checked(tuple(types or ()), stream_type, stream_id, timeline),
             cloudevents=wants_cloudevents(request, fmt),
             private=feed_private,
         )
