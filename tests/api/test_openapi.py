@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,41 @@ def test_every_route_has_a_summary_documented_parameters_and_problem_errors(
         assert {"401", "403", "422"} <= set(op["responses"]), path
         body = op["requestBody"]["content"]["application/json"]
         assert body.get("examples") or body["schema"].get("examples"), path
+
+
+def test_read_your_writes_is_documented_where_the_hook_answers_it(
+    served: dict[str, Any],
+) -> None:
+    """The hook is app-wide, so the document says it for each route, or no client learns it."""
+    writes = [(m, p, op) for m, p, op in _operations(served) if m in ("post", "put", "delete")]
+    reads = [(m, p, op) for m, p, op in _operations(served) if m == "get" and p.startswith("/v1/")]
+    assert writes
+    assert reads
+    for method, path, op in writes:
+        for code, response in op["responses"].items():
+            if code.startswith("2"):
+                assert "Timeline-Position" in response["headers"], (method, path, code)
+    for _, path, op in reads:
+        named = {(p["name"], p["in"]) for p in op.get("parameters", [])}
+        assert {("min_position", "query"), ("Timeline-Min-Position", "header")} <= named, path
+
+
+async def test_read_your_writes_answers_as_documented(client: Client, write_key: str) -> None:
+    slug = f"ryw-{uuid.uuid4().hex[:8]}"
+    created = await client.post(
+        "/v1/timelines",
+        json={"slug": slug, "title": "Read your writes"},
+        headers={"Authorization": f"Bearer {write_key}"},
+    )
+    assert created.status_code == 201
+    position = created.headers["Timeline-Position"]
+    assert position.isdigit()
+    assert int(position) >= 1
+    seen = await client.get(f"/v1/timelines/{slug}", params={"min_position": position})
+    assert seen.status_code == 200
+    bad = await client.get(f"/v1/timelines/{slug}", headers={"Timeline-Min-Position": "-3"})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "min_position"
 
 
 def test_the_feed_documents_its_bad_cursor_as_a_problem(served: dict[str, Any]) -> None:

@@ -14,6 +14,10 @@ routes' own modules need not repeat them):
 - **The live feed is `text/event-stream`**, with its messages described: a
   handler returning `ServerSentEvent` is documented by Litestar as JSON with
   an empty schema.
+- **Read-your-writes** (api/replicas.py) is one hook for the whole app, so no
+  handler's signature shows it: every write's 2xx documents the
+  `Timeline-Position` header, and every read under /v1 the `min_position`
+  parameter and `Timeline-Min-Position` header that send it back.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from litestar.openapi.spec import (
     OpenAPIMediaType,
     OpenAPIResponse,
     Operation,
+    Parameter,
     Reference,
     Schema,
 )
 from litestar.openapi.spec.enums import OpenAPIType
 
+from timeline.api.replicas import MIN_POSITION, MIN_POSITION_HEADER, POSITION_HEADER
 from timeline.config import Settings
 
 # The schema does not depend on the database; no connection is opened.
@@ -76,6 +82,53 @@ and the last one when the server stops, is a `retry:` hint in milliseconds.
 """
 
 
+WRITE_METHODS = ("post", "put", "patch", "delete")
+_POSITION = Schema(type=OpenAPIType.INTEGER, minimum=1)
+POSITION_DESCRIPTION = (
+    "the feed position of the last event this write recorded: send it back as "
+    f"`{MIN_POSITION}` (or `{MIN_POSITION_HEADER}`) and a read sees this write"
+)
+MIN_POSITION_DESCRIPTION = (
+    f"read-your-writes: a write's `{POSITION_HEADER}`. With a standby, the read is answered "
+    "once the standby holds that event (else by the primary); without one, at once"
+)
+
+
+def _min_position() -> list[Parameter | Reference]:
+    return [
+        Parameter(
+            name=name,
+            param_in=where,
+            schema=_POSITION,
+            description=MIN_POSITION_DESCRIPTION,
+            required=False,
+        )
+        for name, where in ((MIN_POSITION, "query"), (MIN_POSITION_HEADER, "header"))
+    ]
+
+
+def _read_your_writes(path: str, method: str, operation: Operation) -> None:
+    """The write's position header on its 2xx answers; the parameters on reads under /v1."""
+    if method in WRITE_METHODS:
+        for status, response in (operation.responses or {}).items():
+            if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                headers = response.headers if response.headers is not None else {}
+                headers[POSITION_HEADER] = OpenAPIHeader(
+                    schema=_POSITION, description=POSITION_DESCRIPTION
+                )
+                response.headers = headers
+    elif method == "get" and path.startswith("/v1/"):
+        known = {
+            (p.name, p.param_in) for p in operation.parameters or [] if isinstance(p, Parameter)
+        }
+        extra = [
+            p
+            for p in _min_position()
+            if isinstance(p, Parameter) and (p.name, p.param_in) not in known
+        ]
+        operation.parameters = [*(operation.parameters or []), *extra]
+
+
 def _problem_content() -> dict[str, OpenAPIMediaType]:
     return {
         PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
@@ -112,24 +165,25 @@ def _stream_ok() -> OpenAPIResponse:
     )
 
 
-def _operations(openapi: OpenAPI) -> list[tuple[str, Operation]]:
-    found: list[tuple[str, Operation]] = []
+def _operations(openapi: OpenAPI) -> list[tuple[str, str, Operation]]:
+    found: list[tuple[str, str, Operation]] = []
     for path, item in (openapi.paths or {}).items():
         for method in ("get", "put", "post", "delete", "options", "head", "patch", "trace"):
             operation = getattr(item, method, None)
             if isinstance(operation, Operation):
-                found.append((path, operation))
+                found.append((path, method, operation))
     return found
 
 
 def make_honest(openapi: OpenAPI, *, reads_need_key: bool = False) -> OpenAPI:
-    """Every error response problem+json, 503 on every route, the stream as SSE (in place)."""
+    """Every error problem+json, 503 everywhere, the stream as SSE, read-your-writes (in place)."""
     schemas = openapi.components.schemas if openapi.components else None
     if not schemas or PROBLEM not in schemas:
         raise LookupError("no Problem schema: the routes register it (api/docs.py)")
-    for path, operation in _operations(openapi):
+    for path, method, operation in _operations(openapi):
         responses = operation.responses if operation.responses is not None else {}
         operation.responses = responses
+        _read_your_writes(path, method, operation)
         if path in FEED_PATHS:
             responses.setdefault("400", _error(400, ADDED[400]))
         if reads_need_key and not path.startswith(PUBLIC_PATHS):
