@@ -81,6 +81,15 @@ def if_match_version(raw: str | None, *, required: bool) -> int | None:
                 field="If-Match",
             )
         return None
+    if raw.strip() == "*":
+        # RFC 9110 lets `*` match any current version: here that would be a write that
+        # checks nothing, the lost update If-Match exists to prevent.
+        raise ApiProblem(
+            400,
+            "invalid-if-match",
+            'If-Match: * is not taken here: send the ETag of the version you read (e.g. "3")',
+            field="If-Match",
+        )
     try:
         tag = strong_tag(raw)
     except MalformedTags:

@@ -48,6 +48,8 @@ async def test_if_match_must_be_one_quoted_version(
         )
         assert response.status_code == 400, (value, response.text)
         assert fields_of(response) == ["If-Match"], value
+        if value == "*":  # which RFC 9110 allows, and a write that checked nothing would be
+            assert "If-Match: * is not taken" in response.json()["detail"]
     assert await event_count(engine) == before
 
 
