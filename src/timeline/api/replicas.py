@@ -7,7 +7,8 @@ standby once the standby holds the event at that position (polled every few
 milliseconds, at most TIMELINE_READ_WAIT seconds), else by the primary. The
 event and the projection rows it changed commit together, so the standby then
 also holds every read row the write made. Without a standby, the primary holds
-it already: nothing to wait for.
+it already: nothing to wait for. A standby that does not answer sends the read
+to the primary (api/standby.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from litestar import Request
 from timeline.api.errors import ApiProblem
 from timeline.api.state import AppState, read_from_primary
 from timeline.store.db import connect, fetch
+from timeline.store.errors import DatabaseUnavailable
 
 POSITION_HEADER = "Timeline-Position"
 MIN_POSITION_HEADER = "Timeline-Min-Position"
@@ -59,7 +61,15 @@ async def read_your_writes(request: Request[Any, Any, Any]) -> None:
     state = AppState.of(request)
     if position is None or state.read_engine is None:
         return
-    if not await standby_holds(state, position, state.settings.read_wait_seconds):
+    if not state.standby.usable():
+        read_from_primary.set(True)  # the standby does not answer (api/standby.py)
+        return
+    try:
+        held = await standby_holds(state, position, state.settings.read_wait_seconds)
+    except DatabaseUnavailable as error:
+        state.standby.failed(error)
+        held = False
+    if not held:
         read_from_primary.set(True)
 
 

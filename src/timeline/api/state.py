@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.api import answers
 from timeline.api.answers import AnswerCache, Fill
+from timeline.api.standby import StandbyWatch, read_connection
 from timeline.commands.writer import Writer
 from timeline.config import Settings
 from timeline.projections.freshness import Scope
@@ -43,6 +44,8 @@ class AppState:
     primary_reader: AsyncEngine = field(init=False)
     # The reads' encoded answers (api/answers.py), this process's own.
     answers: AnswerCache = field(init=False)
+    # Whether the standby answers; while it does not, reads go to the primary.
+    standby: StandbyWatch = field(init=False)
 
     def __post_init__(self) -> None:
         self.primary_reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -52,14 +55,17 @@ class AppState:
             else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self.answers = AnswerCache(self.settings.read_cache_bytes)
+        self.standby = StandbyWatch()
 
     def read(self) -> Any:
         """`async with state.read() as conn`: an autocommit connection, failures as 503.
 
-        On the standby when there is one, unless this request's min_position sent it
-        to the primary.
+        On the standby when there is one and it answers (api/standby.py), unless this
+        request's min_position sent it to the primary.
         """
-        return connect(self.primary_reader if read_from_primary.get() else self.reader)
+        if self.read_engine is None or read_from_primary.get():
+            return connect(self.primary_reader)
+        return read_connection(self.primary_reader, self.reader, self.standby)
 
     def read_primary(self) -> Any:
         """`read()` on the primary whatever: what a write reads back must be there."""
