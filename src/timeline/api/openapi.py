@@ -56,8 +56,8 @@ NEVER_503 = ("/metrics",)
 
 # Why a route answers a status, for the statuses added here.
 ADDED = {
-    400: "a parameter that is malformed or of the wrong type (an `after` that is not a cursor "
-    "of this feed, say); `errors` names the field",
+    400: "a parameter that is malformed or of the wrong type (a `min_position` of 0, an `after` "
+    "that is not a cursor of this feed, say); `errors` names the field",
     401: "reads need a key here (TIMELINE_READS_NEED_KEY): none sent, or an unknown or revoked one",
     503: "the database does not answer; retry after `Retry-After` seconds",
 }
@@ -127,6 +127,10 @@ def _read_your_writes(path: str, method: str, operation: Operation) -> None:
             if isinstance(p, Parameter) and (p.name, p.param_in) not in known
         ]
         operation.parameters = [*(operation.parameters or []), *extra]
+        # A malformed one is a 400 naming it, on every read.
+        responses = operation.responses if operation.responses is not None else {}
+        responses.setdefault("400", _error(400, ADDED[400]))
+        operation.responses = responses
 
 
 def _problem_content() -> dict[str, OpenAPIMediaType]:
