@@ -134,7 +134,7 @@ class AssertionController(Controller):
         """Change some fields, with a reason; If-Match must carry the version you read."""
         expected = if_match_version(if_match, required=True)
         cmd = data.to_command(assertion_id, now=now())
-        result = await handlers.revise_assertion(
+        result = await handlers.change_assertion(
             writer, cmd, write_context(request, data), expected
         )
         return await created(reader, result, reads.get_assertion, _location(assertion_id))
@@ -160,7 +160,7 @@ class AssertionController(Controller):
         """A party confirms, denies or disputes it; a denial or dispute makes it `contested`."""
         cmd, ctx = data.to_command(assertion_id, now=now()), write_context(request, data)
         expected = if_match_version(if_match, required=False)
-        result = await handlers.record_stance(writer, cmd, ctx, expected)
+        result = await handlers.change_assertion(writer, cmd, ctx, expected)
         return await created(reader, result, reads.get_assertion, _location(assertion_id))
 
     @post(
@@ -184,5 +184,5 @@ class AssertionController(Controller):
         """Retract it, with a reason; it cannot be revised afterwards."""
         cmd, ctx = data.to_command(assertion_id, now=now()), write_context(request, data)
         expected = if_match_version(if_match, required=False)
-        result = await handlers.retract_assertion(writer, cmd, ctx, expected)
+        result = await handlers.change_assertion(writer, cmd, ctx, expected)
         return await created(reader, result, reads.get_assertion, _location(assertion_id))

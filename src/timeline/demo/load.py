@@ -69,6 +69,6 @@ async def load_demo(writer: Writer, seed: Seed | None = None) -> LoadReport:
             if (stance.party, stance.stance, stance.statement) in seen:
                 report.present += 1
                 continue
-            await handlers.record_stance(writer, stance, ctx)
+            await handlers.change_assertion(writer, stance, ctx)
             report.stances += 1
     return report
