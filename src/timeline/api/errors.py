@@ -21,13 +21,13 @@ from sqlalchemy.exc import DBAPIError
 from timeline.commands.errors import StaleVersion
 from timeline.domain.errors import AlreadyExists, DomainError, NotFound
 from timeline.projections.views import InvalidPageCursor
-from timeline.store.db import is_lost
 from timeline.store.errors import (
     DatabaseUnavailable,
     IdempotencyKeyReused,
     InvalidCursor,
     StreamVersionConflict,
 )
+from timeline.store.lost import is_lost
 
 log = logging.getLogger("timeline.api")
 

@@ -33,15 +33,7 @@ from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
 from timeline.store.cursor import encode_cursor
-from timeline.store.db import (
-    API_TIMEOUTS,
-    Timeouts,
-    connect,
-    connect_dedicated,
-    describe,
-    is_lost,
-    wait_closed,
-)
+from timeline.store.db import API_TIMEOUTS, Timeouts, connect, connect_dedicated, wait_closed
 from timeline.store.feed import (
     FEED_BEYOND,
     FEED_END,
@@ -49,6 +41,7 @@ from timeline.store.feed import (
     read_feed_rows,
     store_id,
 )
+from timeline.store.lost import describe, is_lost
 
 log = logging.getLogger(__name__)
 
