@@ -13,7 +13,7 @@ import sys
 
 import asyncpg
 
-from timeline.feed.hub import backoff
+from timeline.background import backoff
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import CURSOR, JSON, event_text, page_columns
 from timeline.store.db import CLI_TIMEOUTS, connect, connect_dedicated, create_engine, wait_closed

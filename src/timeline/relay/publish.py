@@ -34,7 +34,7 @@ import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from timeline.feed.hub import backoff
+from timeline.background import backoff
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import CURSOR, JSON, event_text, live_columns, row_cloud_event
 from timeline.relay.broker import StreamMisconfigured, connect_nats, ensure_stream, last_message_id
