@@ -10,6 +10,7 @@ from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
+from timeline.api.assertion_bodies import RetractionBody, RevisionBody, StanceBody
 from timeline.api.auth import require_read, require_write
 from timeline.api.caching import if_match_version
 from timeline.api.docs import (
@@ -22,7 +23,6 @@ from timeline.api.docs import (
 )
 from timeline.api.errors import ApiProblem
 from timeline.api.params import provide_temporal
-from timeline.api.schemas import RetractionBody, RevisionBody, StanceBody
 from timeline.api.state import Reader
 from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers

@@ -13,12 +13,13 @@ from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
+from timeline.api.assertion_bodies import AssertionBody
 from timeline.api.auth import require_read, require_write
 from timeline.api.caching import cached
 from timeline.api.docs import READ_ERRORS, WRITE_ERRORS, IdempotencyKey, IfNoneMatch, problems
 from timeline.api.errors import ApiProblem
 from timeline.api.params import Cursor, Limit, parse_time, provide_filters, provide_temporal
-from timeline.api.schemas import AssertionBody, TimelineBody
+from timeline.api.schemas import TimelineBody
 from timeline.api.state import Reader
 from timeline.api.writes import created, now, write_context
 from timeline.commands import handlers
