@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import DBAPIError
 
 from timeline.arguments import build_parser
-from timeline.config import ConfigError, Settings
+from timeline.config import Settings
+from timeline.variables import ConfigError
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
