@@ -6,7 +6,7 @@ naming the field, under the prefix the caller gives (`changes.` in a revision).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from timeline.domain.commands import ReviseAssertion
@@ -97,20 +97,23 @@ def check_reported_after(first_reported_at: datetime, reported_at: datetime) -> 
         raise ReportedBeforeFirstReport(first_reported_at.isoformat())
 
 
+# What a revision may set: the field, the type it has when set, and its check.
+_CHANGES: tuple[tuple[str, type, Callable[..., object]], ...] = (
+    ("occurred", str, parse_occurred),
+    ("kind", str, check_kind),
+    ("summary", str, check_summary),
+    ("place", Place, check_place),
+    ("actors", tuple, check_actors),
+    ("quantities", tuple, check_quantities),
+)
+
+
 def check_changes(cmd: ReviseAssertion) -> None:
     """The fields a revision sets; its body nests them under `changes`, errors name them there."""
-    if isinstance(cmd.occurred, str):
-        parse_occurred(cmd.occurred, field="changes.occurred")
-    if isinstance(cmd.kind, str):
-        check_kind(cmd.kind, field="changes.kind")
-    if isinstance(cmd.summary, str):
-        check_summary(cmd.summary, field="changes.summary")
-    if isinstance(cmd.place, Place):
-        check_place(cmd.place, field="changes.place")
-    if isinstance(cmd.actors, tuple):
-        check_actors(cmd.actors, field="changes.actors")
-    if isinstance(cmd.quantities, tuple):
-        check_quantities(cmd.quantities, field="changes.quantities")
+    for name, kind, check in _CHANGES:
+        value = getattr(cmd, name)
+        if isinstance(value, kind):
+            check(value, field=f"changes.{name}")
 
 
 def check_stance(party: str, stance: str) -> None:
