@@ -230,6 +230,15 @@ def record_assertion(
     return [AssertionRecorded(**msgspec.structs.asdict(cmd))]
 
 
+def _live(state: Assertion | None, assertion_id: str) -> Assertion:
+    """The assertion a revision or retraction changes: it exists and is not retracted."""
+    if state is None:
+        raise AssertionNotFound(assertion_id)
+    if state.status == "retracted":
+        raise AssertionIsRetracted(assertion_id)
+    return state
+
+
 def _later(
     state: Assertion,
     cmd: ReviseAssertion | RecordStance | RetractAssertion,
@@ -246,14 +255,11 @@ def revise_assertion(
     state: Assertion | None, cmd: ReviseAssertion, sources: Mapping[str, Source | None]
 ) -> list[AssertionEvent]:
     """Change some fields of a live assertion, with a reason."""
-    if state is None:
-        raise AssertionNotFound(cmd.assertion_id)
-    if state.status == "retracted":
-        raise AssertionIsRetracted(cmd.assertion_id)
+    live = _live(state, cmd.assertion_id)
     if all(getattr(cmd, name) is UNSET for name in (*REVISABLE, "dataset_row")):
         raise InvalidValue("changes", f"name at least one of: {', '.join(REVISABLE)}")
     checks.check_changes(cmd)
-    return _later(state, cmd, sources, AssertionRevised)
+    return _later(live, cmd, sources, AssertionRevised)
 
 
 def record_stance(
@@ -270,13 +276,10 @@ def retract_assertion(
     state: Assertion | None, cmd: RetractAssertion, sources: Mapping[str, Source | None]
 ) -> list[AssertionEvent]:
     """Retract an assertion; it cannot be revised afterwards."""
-    if state is None:
-        raise AssertionNotFound(cmd.assertion_id)
-    if state.status == "retracted":
-        raise AssertionIsRetracted(cmd.assertion_id)
+    live = _live(state, cmd.assertion_id)
     if not cmd.reason.strip():
         raise InvalidValue("reason", "say why the assertion is retracted")
-    return _later(state, cmd, sources, AssertionRetracted)
+    return _later(live, cmd, sources, AssertionRetracted)
 
 
 def react_to_withdrawal(
