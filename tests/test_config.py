@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from timeline.config import ConfigError, Settings, Spec, env_default, specs
+from timeline.config import Settings, specs
+from timeline.variables import ConfigError, Spec, env_default
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BOUNDED = {name: spec for name, spec in specs().items() if spec.low is not None}

@@ -8,8 +8,9 @@ import sys
 
 from sqlalchemy import text
 
-from timeline.config import ConfigError, Settings
+from timeline.config import Settings
 from timeline.store.db import create_engine
+from timeline.variables import ConfigError
 
 SLUG = "nagorno-karabakh-2020"
 

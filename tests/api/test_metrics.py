@@ -19,7 +19,7 @@ from tests.api.flows import open_timeline, register_source, slug
 from tests.cluster import Cluster, throwaway_cluster
 from tests.faults.server import serve
 from timeline.api.app import create_app
-from timeline.api.metrics import pool_figures, waiting_for
+from timeline.api.figures import pool_figures, waiting_for
 from timeline.commands.handlers import open_timeline as open_timeline_command
 from timeline.commands.writer import Writer
 from timeline.config import Settings

@@ -8,13 +8,8 @@ from typing import TypeVar
 import msgspec
 from msgspec import UNSET
 
-from timeline.api.schemas import (
-    AssertionBody,
-    RevisionBody,
-    SourceBody,
-    SourceUpdateBody,
-    WithdrawalBody,
-)
+from timeline.api.assertion_bodies import AssertionBody, RevisionBody
+from timeline.api.schemas import SourceBody, SourceUpdateBody, WithdrawalBody
 from timeline.domain import commands, values
 
 NOW = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)

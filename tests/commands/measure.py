@@ -152,7 +152,7 @@ async def measure_time(url: str, n: int) -> None:
         cmd = ReviseAssertion(
             assertion_id=aid, summary=f"revised {i}", reported_at=datetime(2020, 10, 9, tzinfo=UTC)
         )
-        await handlers.revise_assertion(writer, cmd)
+        await handlers.change_assertion(writer, cmd)
 
     async def stance(i: int) -> None:
         cmd = RecordStance(
@@ -161,7 +161,7 @@ async def measure_time(url: str, n: int) -> None:
             stance="denies",
             reported_at=datetime(2020, 10, 9, tzinfo=UTC),
         )
-        await handlers.record_stance(writer, cmd)
+        await handlers.change_assertion(writer, cmd)
 
     print("through the handlers (no HTTP, no feed):")
     _line("record_assertion", await _timed(n, record))
@@ -383,7 +383,7 @@ async def measure_explain(url: str, bulk: int) -> None:
         "record_assertion": lambda: handlers.record_assertion(
             writer, msgspec.structs.replace(_record("small", "a-explained"), citations=cited)
         ),
-        "revise_assertion": lambda: handlers.revise_assertion(
+        "revise_assertion": lambda: handlers.change_assertion(
             writer,
             ReviseAssertion(
                 assertion_id="a-explained",
@@ -433,7 +433,7 @@ async def measure_clients(url: str, clients: int) -> None:
 
     async def stance(c: int, i: int) -> int:
         # A command on an existing assertion: its load reads live revision rows too.
-        await handlers.record_stance(
+        await handlers.change_assertion(
             writer,
             RecordStance(
                 assertion_id=f"a-stanced-{c}-{i % 50}",

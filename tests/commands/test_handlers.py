@@ -30,10 +30,10 @@ async def test_a_stale_expected_version_is_refused_and_writes_nothing(
     world = await World(writer).open()
     assertion_id = await world.record(at(5))
     revise = ReviseAssertion(assertion_id=assertion_id, summary="Changed", reported_at=at(6))
-    await handlers.revise_assertion(writer, revise, expected_version=1)
+    await handlers.change_assertion(writer, revise, expected_version=1)
 
     with pytest.raises(StaleVersion) as raised:
-        await handlers.revise_assertion(writer, revise, expected_version=1)
+        await handlers.change_assertion(writer, revise, expected_version=1)
 
     assert (raised.value.expected, raised.value.actual) == (1, 2)
     assert await _count(engine, assertion_id) == 2
@@ -47,8 +47,8 @@ async def test_a_repeated_idempotency_key_replays_the_first_result_without_writi
     revise = ReviseAssertion(assertion_id=assertion_id, summary="Once", reported_at=at(6))
     ctx = WriteContext(idempotency_key=f"k-{assertion_id}", request_hash=request_hash("once"))
 
-    first = await handlers.revise_assertion(writer, revise, ctx)
-    again = await handlers.revise_assertion(writer, revise, ctx)
+    first = await handlers.change_assertion(writer, revise, ctx)
+    again = await handlers.change_assertion(writer, revise, ctx)
 
     assert not first.replayed
     assert again.replayed
@@ -61,12 +61,12 @@ async def test_a_reused_key_with_other_content_is_refused(writer: Writer) -> Non
     assertion_id = await world.record(at(5))
     key = f"k2-{assertion_id}"
     revise = ReviseAssertion(assertion_id=assertion_id, summary="One", reported_at=at(6))
-    await handlers.revise_assertion(
+    await handlers.change_assertion(
         writer, revise, WriteContext(idempotency_key=key, request_hash=request_hash("one"))
     )
 
     with pytest.raises(IdempotencyKeyReused):
-        await handlers.revise_assertion(
+        await handlers.change_assertion(
             writer, revise, WriteContext(idempotency_key=key, request_hash=request_hash("two"))
         )
 
@@ -100,7 +100,7 @@ async def test_a_withdrawal_reaches_citing_assertions_with_its_causation(
 
 async def test_a_command_on_a_missing_assertion_names_it(writer: Writer) -> None:
     with pytest.raises(AssertionNotFound) as raised:
-        await handlers.revise_assertion(
+        await handlers.change_assertion(
             writer, ReviseAssertion(assertion_id="nope", summary="x", reported_at=at(6))
         )
     assert raised.value.field == "assertion_id"

@@ -251,7 +251,7 @@ async def test_if_match_is_checked_before_the_decision(writer: Writer) -> None:
     await world.retract(assertion_id, at(6))
     # Stale: 412 comes before "retracted" (422); the client must read it again first.
     with pytest.raises(StaleVersion) as raised:
-        await handlers.revise_assertion(
+        await handlers.change_assertion(
             writer,
             ReviseAssertion(assertion_id=assertion_id, summary="x", reported_at=at(7)),
             expected_version=1,

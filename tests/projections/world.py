@@ -68,7 +68,7 @@ class World:
         return assertion_id
 
     async def revise(self, assertion_id: str, reported_at: datetime, **changes: Any) -> None:
-        await handlers.revise_assertion(
+        await handlers.change_assertion(
             self.writer,
             ReviseAssertion(assertion_id=assertion_id, reported_at=reported_at, **changes),
         )
@@ -76,7 +76,7 @@ class World:
     async def stance(
         self, assertion_id: str, reported_at: datetime, stance: StanceKind, party: str = "Armenia"
     ) -> None:
-        await handlers.record_stance(
+        await handlers.change_assertion(
             self.writer,
             RecordStance(
                 assertion_id=assertion_id,
@@ -88,7 +88,7 @@ class World:
         )
 
     async def retract(self, assertion_id: str, reported_at: datetime) -> None:
-        await handlers.retract_assertion(
+        await handlers.change_assertion(
             self.writer,
             RetractAssertion(assertion_id=assertion_id, reason="wrong", reported_at=reported_at),
         )

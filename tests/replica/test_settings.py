@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from timeline.config import ConfigError, Settings
+from timeline.config import Settings
+from timeline.variables import ConfigError
 
 
 def test_reads_stay_on_the_primary_unless_a_standby_is_named() -> None:

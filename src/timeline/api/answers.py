@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.api.caching import IMMUTABLE, REVALIDATE, content_etag, matches, version_etag
+from timeline.api.caching import IMMUTABLE, REVALIDATE, content_etag, version_etag
 from timeline.projections import freshness
 from timeline.projections.freshness import Scope
 from timeline.projections.temporal import Temporal
@@ -202,21 +201,13 @@ async def _round(
     return answer
 
 
-async def serve(
-    state: AppState,
-    key: Hashable,
-    scope: Scope,
-    fill: Fill,
-    *,
-    temporal: Temporal | None,
-    if_none_match: str | None,
-) -> Response[Any]:
-    """The answer of `key`, as fresh as a read begun now; 304 when If-None-Match matches."""
+async def kept_answer(
+    state: AppState, key: Hashable, scope: Scope, fill: Fill, temporal: Temporal | None
+) -> Answer:
+    """The answer of `key`, as fresh as a read begun now: kept, checked, or filled."""
     cache = state.answers
     answer = cache.get(key)
     if answer is None or answer.since is not None:
         check = cache.next_round(key, lambda: _round(state, key, scope, fill, temporal))
         answer = await asyncio.shield(check)
-    if if_none_match and matches(if_none_match, answer.etag):
-        return Response(b"", status_code=304, headers=dict(answer.headers))
-    return Response(answer.body, headers=dict(answer.headers), media_type="application/json")
+    return answer

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
-from timeline.api.auth import require_read, require_write
-from timeline.api.caching import if_match_version
+from timeline.api.assertion_bodies import RetractionBody, RevisionBody, StanceBody
+from timeline.api.auth import require_read
 from timeline.api.docs import (
     READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
-    IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
     problems,
 )
 from timeline.api.errors import ApiProblem
 from timeline.api.params import provide_temporal
-from timeline.api.schemas import RetractionBody, RevisionBody, StanceBody
 from timeline.api.state import Reader
-from timeline.api.writes import created, now, write_context
+from timeline.api.writes import WRITES, Write, now, write_route
 from timeline.commands import handlers
-from timeline.commands.writer import Writer
 from timeline.projections import assertions as reads
 from timeline.projections.freshness import Scope
 from timeline.projections.temporal import Temporal
@@ -41,8 +37,9 @@ def _absent(assertion_id: str) -> ApiProblem:
     return ApiProblem(404, "not-found", f"no assertion {assertion_id!r} then", field="assertion_id")
 
 
-def _location(assertion_id: str) -> str:
-    return f"/v1/assertions/{assertion_id}"
+_PATH = "/v1/assertions/"
+_READ = reads.get_assertion
+_CHANGE = handlers.change_assertion
 
 
 def _assertion(assertion_id: str, temporal: Temporal) -> Fill:
@@ -73,7 +70,7 @@ class AssertionController(Controller):
     path = "/v1/assertions"
     tags = ("assertions",)
     guards = (require_read,)
-    dependencies = {"temporal": Provide(provide_temporal)}  # noqa: RUF012
+    dependencies = {"temporal": Provide(provide_temporal), **WRITES}  # noqa: RUF012
 
     @get(
         "/{assertion_id:str}",
@@ -117,72 +114,46 @@ class AssertionController(Controller):
         "/{assertion_id:str}/revisions",
         summary="Revise an assertion",
         operation_id="ReviseAssertion",
-        guards=[require_write],
-        responses={**VERSIONED_WRITE_ERRORS, **problems(428)},
-        security=[{"bearer": []}],
+        **write_route({**VERSIONED_WRITE_ERRORS, **problems(428)}),
     )
     async def revise(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
         assertion_id: AssertionId,
+        change: NamedDependency[Write],
         data: Annotated[RevisionBody, Body(examples=examples.REVISION)],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[AssertionView]:
         """Change some fields, with a reason; If-Match must carry the version you read."""
-        expected = if_match_version(if_match, required=True)
         cmd = data.to_command(assertion_id, now=now())
-        result = await handlers.revise_assertion(
-            writer, cmd, write_context(request, data), expected
-        )
-        return await created(reader, result, reads.get_assertion, _location(assertion_id))
+        return await change.change(_CHANGE, cmd, data, _READ, _PATH, required=True)
 
     @post(
         "/{assertion_id:str}/stances",
         summary="Confirm, deny or dispute an assertion",
         operation_id="RecordStance",
-        guards=[require_write],
-        responses=VERSIONED_WRITE_ERRORS,
-        security=[{"bearer": []}],
+        **write_route(VERSIONED_WRITE_ERRORS),
     )
     async def stance(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
         assertion_id: AssertionId,
+        change: NamedDependency[Write],
         data: Annotated[StanceBody, Body(examples=examples.STANCE)],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[AssertionView]:
         """A party confirms, denies or disputes it; a denial or dispute makes it `contested`."""
-        cmd, ctx = data.to_command(assertion_id, now=now()), write_context(request, data)
-        expected = if_match_version(if_match, required=False)
-        result = await handlers.record_stance(writer, cmd, ctx, expected)
-        return await created(reader, result, reads.get_assertion, _location(assertion_id))
+        cmd = data.to_command(assertion_id, now=now())
+        return await change.change(_CHANGE, cmd, data, _READ, _PATH)
 
     @post(
         "/{assertion_id:str}/retraction",
         summary="Retract an assertion",
         operation_id="RetractAssertion",
-        guards=[require_write],
-        responses=VERSIONED_WRITE_ERRORS,
-        security=[{"bearer": []}],
+        **write_route(VERSIONED_WRITE_ERRORS),
     )
     async def retract(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
         assertion_id: AssertionId,
+        change: NamedDependency[Write],
         data: Annotated[RetractionBody, Body(examples=examples.RETRACTION)],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[AssertionView]:
         """Retract it, with a reason; it cannot be revised afterwards."""
-        cmd, ctx = data.to_command(assertion_id, now=now()), write_context(request, data)
-        expected = if_match_version(if_match, required=False)
-        result = await handlers.retract_assertion(writer, cmd, ctx, expected)
-        return await created(reader, result, reads.get_assertion, _location(assertion_id))
+        cmd = data.to_command(assertion_id, now=now())
+        return await change.change(_CHANGE, cmd, data, _READ, _PATH)

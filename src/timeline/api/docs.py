@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
@@ -51,32 +51,36 @@ WRITE_ERRORS = problems(*_WRITES)
 # The writes of the assertion and source resources, which take If-Match: 412 when stale.
 VERSIONED_WRITE_ERRORS = problems(*sorted({*_WRITES, 412}))
 
+
+def _header(name: str, description: str, *, max_length: int, min_length: int | None = None) -> Any:
+    return HeaderParameter(
+        name=name,
+        required=False,
+        description=description,
+        min_length=min_length,
+        max_length=max_length,
+    )
+
+
 IfNoneMatch = Annotated[
     str | None,
-    HeaderParameter(
-        name="If-None-Match",
-        required=False,
-        max_length=1000,
-        description="an ETag you hold; 304 when it is still current",
-    ),
+    _header("If-None-Match", "an ETag you hold; 304 when it is still current", max_length=1000),
 ]
 IfMatch = Annotated[
     str | None,
-    HeaderParameter(
-        name="If-Match",
-        required=False,
+    _header(
+        "If-Match",
+        'the ETag (version) you read, e.g. "3"; 412 when it is no longer current',
         max_length=100,
-        description='the ETag (version) you read, e.g. "3"; 412 when it is no longer current',
     ),
 ]
 IdempotencyKey = Annotated[
     str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
+    _header(
+        "Idempotency-Key",
+        "repeat a POST safely: a replay returns the first response and writes "
+        "nothing; the same key with another body is 422",
         min_length=1,
         max_length=255,
-        description="repeat a POST safely: a replay returns the first response and writes "
-        "nothing; the same key with another body is 422",
     ),
 ]

@@ -22,13 +22,13 @@ from timeline.commands.errors import StaleVersion
 from timeline.domain.errors import AlreadyExists, DomainError, NotFound
 from timeline.feed.filters import UnknownFilter
 from timeline.projections.views import InvalidPageCursor
-from timeline.store.db import is_lost
 from timeline.store.errors import (
     DatabaseUnavailable,
     IdempotencyKeyReused,
     InvalidCursor,
     StreamVersionConflict,
 )
+from timeline.store.lost import is_lost
 
 log = logging.getLogger("timeline.api")
 

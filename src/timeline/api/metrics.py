@@ -36,15 +36,22 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import Guard
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from sqlalchemy.pool import Pool
 
+from timeline.api.figures import (
+    LAG_CAP,
+    PREFIX,
+    cache_figures,
+    feed_figures,
+    log_figures,
+    pool_figures,
+    relay_figures,
+)
 from timeline.api.state import AppState
 from timeline.commands.errors import StaleVersion
 from timeline.commands.writer import Writer, Written
 from timeline.domain.errors import DomainError
-from timeline.feed.hub import Hub
 from timeline.feed.plugin import FeedPlugin
 from timeline.store.db import fetch
 from timeline.store.errors import (
@@ -54,15 +61,13 @@ from timeline.store.errors import (
 )
 from timeline.store.feed import FEED_END, HORIZON
 
-PREFIX = "timeline"
 PATH = "/metrics"
 
 # Seconds: a write is a few milliseconds; a slow one, under load, a good part of a second.
 APPEND_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
-# Committed events past the hub's cursor, counted up to this many (a walk of the feed
+# Committed events past the hub's cursor, counted up to LAG_CAP (a walk of the feed
 # index that stops there: after a big import the figure says "at least", cheaply).
-LAG_CAP = 10_000
 LAG = (
     f"SELECT count(*) FROM (SELECT 1 FROM events WHERE tx_id < {HORIZON} "
     "AND (tx_id, position) > (CAST(CAST($1 AS text) AS xid8), $2) "
@@ -134,23 +139,6 @@ class Metrics:
         return bytes(generate_latest(REGISTRY) + generate_latest(self.registry))
 
 
-def waiting_for(pool: Pool) -> int:
-    """Requests waiting for a pooled connection now.
-
-    SQLAlchemy's pool does not count them; they are the waiters of the asyncio
-    queue inside its async queue (`AsyncAdaptedQueue`). 0 when the layout is not
-    that one, rather than a wrong figure.
-    """
-    queue = getattr(pool, "_pool", None)
-    inner = getattr(queue, "_queue", None) if queue is not None else None
-    getters = getattr(inner, "_getters", ())
-    return sum(1 for waiter in getters if not waiter.done())
-
-
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"{PREFIX}_{name}", documentation, value=value)
-
-
 class _Figures(Collector):
     """Gauges and counters read off the live objects at each scrape."""
 
@@ -161,98 +149,15 @@ class _Figures(Collector):
         state = self.metrics.state
         if state is not None:
             yield from pool_figures(state.engine.sync_engine.pool)
-            yield from _cache(state)
+            yield from cache_figures(state)
         hub = self.metrics.feed.hub if self.metrics.feed is not None else None
         if hub is not None:
-            yield from _feed(hub, self.metrics)
-        yield from _log(self.metrics.log)
-        yield from _relays(self.metrics.relays)
+            yield from feed_figures(hub, self.metrics.newest, self.metrics.lag)
+        yield from log_figures(self.metrics.log)
+        yield from relay_figures(self.metrics.relays)
 
     def describe(self) -> Iterable[Metric]:
         return ()  # names vary with what is running; nothing to check at registration
-
-
-def pool_figures(pool: Pool) -> Iterable[Metric]:
-    in_use = getattr(pool, "checkedout", lambda: 0)()
-    idle = getattr(pool, "checkedin", lambda: 0)()
-    size = getattr(pool, "size", lambda: 0)()
-    yield _gauge("pool_connections_in_use", "Pooled connections checked out now", in_use)
-    yield _gauge("pool_connections_idle", "Pooled connections open and free now", idle)
-    yield _gauge("pool_size", "Connections the pool keeps (it may open as many more)", size)
-    yield _gauge("pool_waiting", "Requests waiting for a pooled connection now", waiting_for(pool))
-
-
-def _cache(state: AppState) -> Iterable[Metric]:
-    cache = state.answers
-    yield _gauge("answer_cache_entries", "Encoded read answers kept", len(cache))
-    yield _gauge("answer_cache_bytes", "Bytes the kept answers take (estimate)", cache.size)
-    yield _gauge("answer_cache_max_bytes", "TIMELINE_READ_CACHE_BYTES", cache.max_bytes)
-    checks = CounterMetricFamily(
-        f"{PREFIX}_answer_cache_checks", "Freshness checks of kept answers", value=cache.checks
-    )
-    fills = CounterMetricFamily(
-        f"{PREFIX}_answer_cache_fills", "Answers computed (not kept, or changed)", value=cache.fills
-    )
-    yield checks
-    yield fills
-
-
-def _feed(hub: Hub, metrics: Metrics) -> Iterable[Metric]:
-    yield _gauge("feed_streams", "Open SSE streams, live or catching up", hub.streams)
-    yield _gauge("feed_subscribers", "SSE streams live at the hub's cursor", hub.subscriber_count)
-    yield _gauge("feed_delivered_position", "Position of the last event the hub read", hub.key[1])
-    if metrics.newest is not None:
-        newest = metrics.newest[1]
-        yield _gauge("feed_newest_position", "Position of the newest committed event", newest)
-    if metrics.lag is not None:
-        yield _gauge(
-            "feed_lag_events",
-            f"Committed events the hub has not delivered yet (counted up to {LAG_CAP})",
-            metrics.lag,
-        )
-
-
-def _log(figures: tuple[Any, ...] | None) -> Iterable[Metric]:
-    """The verifiable log (docs/log.md): its tree, the last event in it, what is signed."""
-    if figures is None:
-        return
-    leaves, last_position, signed, age = figures
-    yield _gauge("log_tree_size", "Leaves in the log's Merkle tree", leaves)
-    if last_position is not None:
-        yield _gauge(
-            "log_integrated_position",
-            "Position of the newest event in the tree (against feed_newest_position)",
-            last_position,
-        )
-    yield _gauge("log_signed_size", "Tree size of the latest signed checkpoint", signed or 0)
-    if age is not None:
-        yield _gauge(
-            "log_checkpoint_age_seconds", "Seconds since the latest checkpoint was signed", age
-        )
-
-
-def _relays(relays: list[tuple[Any, ...]]) -> Iterable[Metric]:
-    """Each relay's saved checkpoint (docs/scale.md): how far it has published, and when."""
-    if not relays:
-        return
-    position = GaugeMetricFamily(
-        f"{PREFIX}_relay_checkpoint_position",
-        "Position of the last event the relay saved as acknowledged (against feed_newest_position)",
-        labels=["relay"],
-    )
-    published = CounterMetricFamily(
-        f"{PREFIX}_relay_published", "Events the relay has had acknowledged", labels=["relay"]
-    )
-    age = GaugeMetricFamily(
-        f"{PREFIX}_relay_checkpoint_age_seconds",
-        "Seconds since the relay last saved its checkpoint",
-        labels=["relay"],
-    )
-    for name, at, count, seconds in relays:
-        position.add_metric([name], at)
-        published.add_metric([name], count)
-        age.add_metric([name], seconds)
-    yield from (position, published, age)
 
 
 class TimedWriter(Writer):

@@ -86,49 +86,28 @@ Cursor = Annotated[
 ]
 
 
+def _filter(description: str, example: object = None, max_length: int | None = None) -> Any:
+    examples = None if example is None else [_example(example)]
+    return Parameter(
+        max_length=max_length, description=description, examples=examples, required=False
+    )
+
+
+_STATUSES = "only these statuses (repeatable): active, contested, retracted, unsupported"
+
+
 async def provide_filters(
     kind: Annotated[
-        list[str] | None,
-        Parameter(
-            description="only these kinds (repeatable)",
-            examples=[_example(["shelling"])],
-            required=False,
-        ),
+        list[str] | None, _filter("only these kinds (repeatable)", ["shelling"])
     ] = None,
-    actor: Annotated[
-        str | None,
-        Parameter(
-            max_length=300,
-            description="only with this actor",
-            examples=[_example("Azerbaijan")],
-            required=False,
-        ),
-    ] = None,
+    actor: Annotated[str | None, _filter("only with this actor", "Azerbaijan", 300)] = None,
     place: Annotated[
-        str | None,
-        Parameter(
-            max_length=300,
-            description="only at this place (by name)",
-            examples=[_example("Stepanakert")],
-            required=False,
-        ),
+        str | None, _filter("only at this place (by name)", "Stepanakert", 300)
     ] = None,
-    status: Annotated[
-        list[str] | None,
-        Parameter(
-            description="only these statuses (repeatable): "
-            "active, contested, retracted, unsupported",
-            required=False,
-        ),
-    ] = None,
+    status: Annotated[list[str] | None, _filter(_STATUSES)] = None,
     q: Annotated[
         str | None,
-        Parameter(
-            max_length=500,
-            description="full-text search over summaries, quotes and statements",
-            examples=[_example("cathedral")],
-            required=False,
-        ),
+        _filter("full-text search over summaries, quotes and statements", "cathedral", 500),
     ] = None,
     *,
     temporal: NamedDependency[Temporal],

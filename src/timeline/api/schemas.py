@@ -6,19 +6,19 @@ ceasefire). Responses are the read views of `projections.views`.
 
 Each write body turns itself into its domain command (`to_command`); the route
 passes what the body does not carry: the path's id, a new id, the server's clock.
+An assertion's bodies are in `assertion_bodies.py`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from timeline.domain import commands, values
-from timeline.domain.kinds import Kind
-from timeline.domain.values import Precision, StanceKind
+from timeline.domain.values import Precision
 
 Text = Annotated[str, Meta(max_length=10_000)]
 Name = Annotated[str, Meta(max_length=300)]
@@ -168,143 +168,6 @@ class WithdrawalBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def to_command(self, source_id: str, *, now: datetime) -> commands.WithdrawSource:
         return commands.WithdrawSource(
             source_id=source_id, reason=self.reason, withdrawn_at=self.withdrawn_at or now
-        )
-
-
-class AssertionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """One dated claim, with who makes it and the sources it rests on."""
-
-    occurred: Annotated[
-        str,
-        Meta(
-            max_length=100,
-            description="when it happened: EDTF (ISO 8601-2), e.g. 2020-10-08, 2020-10, "
-            "2020-10-08~, 2020-09-27/2020-10-10",
-            examples=["2020-10-08"],
-        ),
-    ]
-    kind: Annotated[Kind, Meta(examples=["shelling"])]
-    summary: Annotated[
-        str, Meta(examples=["Holy Savior Cathedral in Shusha shelled"], max_length=2000)
-    ]
-    place: PlaceBody | None = None
-    actors: Annotated[
-        list[Annotated[Name, Meta(examples=["Azerbaijan"])]], Meta(max_length=MAX_ACTORS)
-    ] = msgspec.field(default_factory=list)
-    quantities: Annotated[list[QuantityBody], Meta(max_length=MAX_QUANTITIES)] = msgspec.field(
-        default_factory=list
-    )
-    claimant: Annotated[Name, Meta(examples=["Armenia"])] | None = None
-    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
-        default_factory=list
-    )
-    reported_at: ReportedAt | None = None
-
-    def to_command(
-        self, assertion_id: str, timeline: str, *, now: datetime
-    ) -> commands.RecordAssertion:
-        return commands.RecordAssertion(
-            assertion_id=assertion_id,
-            timeline=timeline,
-            occurred=self.occurred,
-            kind=self.kind,
-            summary=self.summary,
-            place=self.place.to_value() if self.place else None,
-            actors=tuple(self.actors),
-            quantities=tuple(q.to_value() for q in self.quantities),
-            claimant=self.claimant,
-            citations=citations(self.citations),
-            reported_at=self.reported_at or now,
-        )
-
-
-class AssertionChanges(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The assertion fields that change; fields left out stay as they are."""
-
-    occurred: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
-    kind: Kind | UnsetType = UNSET
-    summary: Annotated[str, Meta(max_length=2000)] | UnsetType = UNSET
-    place: PlaceBody | UnsetType | None = UNSET
-    actors: Annotated[list[Name], Meta(max_length=MAX_ACTORS)] | UnsetType = UNSET
-    quantities: Annotated[list[QuantityBody], Meta(max_length=MAX_QUANTITIES)] | UnsetType = UNSET
-    claimant: Name | UnsetType | None = UNSET
-
-
-class RevisionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A partial change to an assertion, with the reason and the sources behind it."""
-
-    changes: AssertionChanges
-    reason: Annotated[Text, Meta(examples=["later reports raised the toll"])] = ""
-    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
-        default_factory=list
-    )
-    reported_at: ReportedAt | None = None
-
-    def to_command(self, assertion_id: str, *, now: datetime) -> commands.ReviseAssertion:
-        return commands.ReviseAssertion(
-            assertion_id=assertion_id,
-            reason=self.reason,
-            citations=citations(self.citations),
-            reported_at=self.reported_at or now,
-            **self.changed(),
-        )
-
-    def changed(self) -> dict[str, Any]:
-        """The changed fields as the domain command takes them."""
-        out: dict[str, Any] = {}
-        for name in msgspec.structs.asdict(self.changes):
-            value = getattr(self.changes, name)
-            if value is UNSET:
-                continue
-            if name == "place" and value is not None:
-                value = value.to_value()
-            elif name == "quantities":
-                value = tuple(q.to_value() for q in value)
-            elif name == "actors":
-                value = tuple(value)
-            out[name] = value
-        return out
-
-
-class StanceBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A party confirming, denying or disputing an assertion."""
-
-    party: Annotated[Name, Meta(examples=["Armenia"])]
-    stance: Annotated[StanceKind, Meta(examples=["denies"])]
-    statement: Annotated[
-        Text, Meta(examples=["Armenia denied firing on the Tartar and Aghdam regions"])
-    ] = ""
-    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
-        default_factory=list
-    )
-    reported_at: ReportedAt | None = None
-
-    def to_command(self, assertion_id: str, *, now: datetime) -> commands.RecordStance:
-        return commands.RecordStance(
-            assertion_id=assertion_id,
-            party=self.party,
-            stance=self.stance,
-            statement=self.statement,
-            citations=citations(self.citations),
-            reported_at=self.reported_at or now,
-        )
-
-
-class RetractionBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Why an assertion is withdrawn from the record."""
-
-    reason: Annotated[Text, Meta(examples=["the claim was misattributed to the ministry"])]
-    citations: Annotated[list[CitationBody], Meta(max_length=MAX_CITATIONS)] = msgspec.field(
-        default_factory=list
-    )
-    reported_at: ReportedAt | None = None
-
-    def to_command(self, assertion_id: str, *, now: datetime) -> commands.RetractAssertion:
-        return commands.RetractAssertion(
-            assertion_id=assertion_id,
-            reason=self.reason,
-            citations=citations(self.citations),
-            reported_at=self.reported_at or now,
         )
 
 

@@ -5,28 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
-from timeline.api.auth import require_read, require_write
-from timeline.api.caching import if_match_version
+from timeline.api.auth import require_read
 from timeline.api.docs import (
     READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
-    IdempotencyKey,
-    IfMatch,
     IfNoneMatch,
 )
 from timeline.api.errors import ApiProblem
 from timeline.api.params import provide_temporal
 from timeline.api.schemas import SourceBody, SourceUpdateBody, WithdrawalBody
 from timeline.api.state import Reader
-from timeline.api.writes import created, now, write_context
+from timeline.api.writes import WRITES, Write, now, write_route
 from timeline.commands import handlers
-from timeline.commands.writer import Writer
 from timeline.projections import sources as reads
 from timeline.projections.freshness import Scope
 from timeline.projections.temporal import Temporal
@@ -51,28 +47,22 @@ class SourceController(Controller):
     path = "/v1/sources"
     tags = ("sources",)
     guards = (require_read,)
-    dependencies = {"temporal": Provide(provide_temporal)}  # noqa: RUF012
+    dependencies = {"temporal": Provide(provide_temporal), **WRITES}  # noqa: RUF012
 
     @post(
         "/",
         summary="Register a source",
         operation_id="RegisterSource",
-        guards=[require_write],
-        responses=VERSIONED_WRITE_ERRORS,
-        security=[{"bearer": []}],
+        **write_route(VERSIONED_WRITE_ERRORS),
     )
     async def register(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
+        new: NamedDependency[Write],
         data: Annotated[SourceBody, Body(examples=examples.SOURCE_BODY)],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[SourceView]:
         """Register a publication; `via` names the source it republishes."""
         cmd = data.to_command(str(uuid.uuid4()))
-        result = await handlers.register_source(writer, cmd, write_context(request, data))
-        return await created(reader, result, reads.get_source, _location(result.stream.id))
+        return await new.new(handlers.register_source, cmd, data, reads.get_source, _PATH)
 
     @get(
         "/{source_id:str}",
@@ -97,50 +87,33 @@ class SourceController(Controller):
         "/{source_id:str}/updates",
         summary="Update a source",
         operation_id="UpdateSource",
-        guards=[require_write],
-        responses=VERSIONED_WRITE_ERRORS,
-        security=[{"bearer": []}],
+        **write_route(VERSIONED_WRITE_ERRORS),
     )
     async def update(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
         source_id: SourceId,
+        change: NamedDependency[Write],
         data: Annotated[SourceUpdateBody, Body(examples=examples.SOURCE_UPDATE)],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[SourceView]:
         """Change some of a source's fields; fields left out stay as they are."""
-        cmd, ctx = data.to_command(source_id), write_context(request, data)
-        expected = if_match_version(if_match, required=False)
-        result = await handlers.update_source(writer, cmd, ctx, expected)
-        return await created(reader, result, reads.get_source, _location(source_id))
+        cmd = data.to_command(source_id)
+        return await change.change(handlers.update_source, cmd, data, reads.get_source, _PATH)
 
     @post(
         "/{source_id:str}/withdrawal",
         summary="Withdraw a source",
         operation_id="WithdrawSource",
-        guards=[require_write],
-        responses=VERSIONED_WRITE_ERRORS,
-        security=[{"bearer": []}],
+        **write_route(VERSIONED_WRITE_ERRORS),
     )
     async def withdraw(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
         source_id: SourceId,
+        change: NamedDependency[Write],
         data: Annotated[WithdrawalBody, Body(examples=examples.WITHDRAWAL)],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[SourceView]:
         """Withdraw a source: assertions resting on it alone become `unsupported`."""
-        cmd, ctx = data.to_command(source_id, now=now()), write_context(request, data)
-        expected = if_match_version(if_match, required=False)
-        result = await handlers.withdraw_source(writer, cmd, ctx, expected)
-        return await created(reader, result, reads.get_source, _location(source_id))
+        cmd = data.to_command(source_id, now=now())
+        return await change.change(handlers.withdraw_source, cmd, data, reads.get_source, _PATH)
 
 
-def _location(source_id: str) -> str:
-    return f"/v1/sources/{source_id}"
+_PATH = "/v1/sources/"

@@ -19,8 +19,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from timeline.store.db import connect, is_lost
+from timeline.store.db import connect
 from timeline.store.errors import DatabaseUnavailable
+from timeline.store.lost import is_lost
 
 REST_SECONDS = 5.0
 

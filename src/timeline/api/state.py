@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from timeline.api import answers
 from timeline.api.answers import AnswerCache, Fill
+from timeline.api.caching import matches
 from timeline.api.standby import StandbyWatch, read_connection
 from timeline.commands.writer import Writer
 from timeline.config import Settings
@@ -104,10 +105,12 @@ class Reader:
         temporal: Temporal | None,
         if_none_match: str | None,
     ) -> Response[Any]:
-        """The kept answer of `key`, as fresh as a read begun now (api/answers.py)."""
-        return await answers.serve(
-            self.state, key, scope, fill, temporal=temporal, if_none_match=if_none_match
-        )
+        """The kept answer of `key`, as fresh as a read begun now (api/answers.py); 304 when
+        If-None-Match matches it."""
+        answer = await answers.kept_answer(self.state, key, scope, fill, temporal)
+        if if_none_match and matches(if_none_match, answer.etag):
+            return Response(b"", status_code=304, headers=dict(answer.headers))
+        return Response(answer.body, headers=dict(answer.headers), media_type="application/json")
 
 
 def provide_writer(state: State) -> Writer:

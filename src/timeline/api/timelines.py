@@ -7,22 +7,22 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
-from timeline.api.auth import require_read, require_write
+from timeline.api.assertion_bodies import AssertionBody
+from timeline.api.auth import require_read
 from timeline.api.caching import cached
-from timeline.api.docs import READ_ERRORS, WRITE_ERRORS, IdempotencyKey, IfNoneMatch, problems
+from timeline.api.docs import READ_ERRORS, WRITE_ERRORS, IfNoneMatch, problems
 from timeline.api.errors import ApiProblem
 from timeline.api.params import Cursor, Limit, parse_time, provide_filters, provide_temporal
-from timeline.api.schemas import AssertionBody, TimelineBody
+from timeline.api.schemas import TimelineBody
 from timeline.api.state import Reader
-from timeline.api.writes import created, now, write_context
+from timeline.api.writes import WRITES, Write, now, write_route
 from timeline.commands import handlers
-from timeline.commands.writer import Writer
 from timeline.projections import assertions, timelines
 from timeline.projections.freshness import STORE, Scope
 from timeline.projections.temporal import Temporal, TimelineFilters
@@ -110,28 +110,18 @@ class TimelineController(Controller):
     dependencies = {  # noqa: RUF012
         "temporal": Provide(provide_temporal),
         "filters": Provide(provide_filters),
+        **WRITES,
     }
 
-    @post(
-        "/",
-        summary="Open a timeline",
-        operation_id="OpenTimeline",
-        guards=[require_write],
-        responses=WRITE_ERRORS,
-        security=[{"bearer": []}],
-    )
+    @post("/", summary="Open a timeline", operation_id="OpenTimeline", **write_route(WRITE_ERRORS))
     async def open(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
+        new: NamedDependency[Write],
         data: Annotated[TimelineBody, Body(examples=examples.TIMELINE)],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[TimelinePage]:
         """Open a timeline: a conflict or theme, addressed by its slug."""
         cmd = data.to_command()
-        result = await handlers.open_timeline(writer, cmd, write_context(request, data))
-        return await created(reader, result, _timeline_page, f"/v1/timelines/{result.stream.id}")
+        return await new.new(handlers.open_timeline, cmd, data, _timeline_page, "/v1/timelines/")
 
     @get(
         "/",
@@ -203,24 +193,18 @@ class TimelineController(Controller):
         "/{slug:str}/assertions",
         summary="Record an assertion",
         operation_id="RecordAssertion",
-        guards=[require_write],
-        responses=WRITE_ERRORS,
-        security=[{"bearer": []}],
+        **write_route(WRITE_ERRORS),
     )
     async def record(
         self,
-        request: Request[Any, Any, Any],
-        writer: NamedDependency[Writer],
-        reader: NamedDependency[Reader],
         slug: Slug,
+        new: NamedDependency[Write],
         data: Annotated[AssertionBody, Body(examples=examples.ASSERTION)],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[AssertionView]:
         """Record one dated claim, with its claimant and the sources it rests on."""
         cmd = data.to_command(str(uuid.uuid4()), slug, now=now())
-        result = await handlers.record_assertion(writer, cmd, write_context(request, data))
-        location = f"/v1/assertions/{result.stream.id}"
-        return await created(reader, result, assertions.get_assertion, location)
+        read = assertions.get_assertion
+        return await new.new(handlers.record_assertion, cmd, data, read, "/v1/assertions/")
 
 
 def _filters_key(filters: TimelineFilters) -> TimelineFilters:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from litestar.plugins import InitPluginProtocol
 
-from timeline.config import ConfigError
+from timeline.variables import ConfigError
 
 ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 SERVICE = "timeline"

@@ -1,26 +1,32 @@
-"""What every write route shares: its WriteContext, and the 201 it answers."""
+"""What every write route shares: its declaration, its WriteContext, the 201 it answers,
+and the `new` and `change` dependencies that run its command."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.api.auth import actor_of
-from timeline.api.caching import cached
+from timeline.api.auth import actor_of, require_write
+from timeline.api.caching import cached, if_match_version
+from timeline.api.docs import IdempotencyKey, IfMatch
 from timeline.api.errors import ApiProblem, request_id_of
 from timeline.api.replicas import position_header
 from timeline.api.state import Reader
-from timeline.commands.writer import WriteContext, Written
+from timeline.commands.writer import WriteContext, Writer, Written
 from timeline.projections.temporal import Temporal
 from timeline.store.append import request_hash
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
@@ -105,3 +111,76 @@ async def created(
             headers={"Location": location, **position_header(result.positions)},
         ),
     )
+
+
+def write_route(responses: dict[int, ResponseSpec]) -> dict[str, Any]:
+    """What every write route declares: the write guard, its errors, the bearer key."""
+    return {"guards": [require_write], "responses": responses, "security": [{"bearer": []}]}
+
+
+@dataclass(frozen=True)
+class Write:
+    """What a write route runs its command with (a dependency: `new` or `change`)."""
+
+    request: Request[Any, Any, Any]
+    writer: Writer
+    reader: Reader
+    if_match: str | None = None
+
+    async def new(
+        self,
+        handler: Callable[[Writer, C, WriteContext], Awaitable[Written]],
+        cmd: C,
+        body: msgspec.Struct,
+        read: Callable[[AsyncConnection, str, Temporal], Awaitable[T | None]],
+        path: str,
+    ) -> Response[T]:
+        """Run a command that makes a stream; 201 at `path` + the new stream's id."""
+        result = await handler(self.writer, cmd, write_context(self.request, body))
+        return await created(self.reader, result, read, path + result.stream.id)
+
+    async def change(
+        self,
+        handler: Callable[[Writer, C, WriteContext, int | None], Awaitable[Written]],
+        cmd: C,
+        body: msgspec.Struct,
+        read: Callable[[AsyncConnection, str, Temporal], Awaitable[T | None]],
+        path: str,
+        *,
+        required: bool = False,
+    ) -> Response[T]:
+        """Run a command on an existing stream, at the version If-Match names (if any)."""
+        # A revision must send If-Match: without it, 428 before the body is looked at.
+        expected = if_match_version(self.if_match, required=True) if required else None
+        ctx = write_context(self.request, body)
+        if not required:
+            expected = if_match_version(self.if_match, required=False)
+        result = await handler(self.writer, cmd, ctx, expected)
+        return await created(self.reader, result, read, path + result.stream.id)
+
+
+def provide_new(
+    request: Request[Any, Any, Any],
+    writer: NamedDependency[Writer],
+    reader: NamedDependency[Reader],
+    idempotency_key: IdempotencyKey = None,
+) -> Write:
+    """A write that makes a stream: it may carry an Idempotency-Key."""
+    return Write(request, writer, reader)
+
+
+def provide_change(
+    request: Request[Any, Any, Any],
+    writer: NamedDependency[Writer],
+    reader: NamedDependency[Reader],
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Write:
+    """A write to an existing stream: If-Match and an Idempotency-Key, both optional here."""
+    return Write(request, writer, reader, if_match)
+
+
+WRITES = {
+    "new": Provide(provide_new, sync_to_thread=False),
+    "change": Provide(provide_change, sync_to_thread=False),
+}

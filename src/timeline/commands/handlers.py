@@ -7,6 +7,9 @@ before, and then nothing was written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from timeline.commands.load import (
     assertion_stream,
     assertion_target,
@@ -26,6 +29,7 @@ from timeline.domain.commands import (
     UpdateSource,
     WithdrawSource,
 )
+from timeline.domain.events import AssertionEvent
 from timeline.domain.values import Citation
 
 
@@ -115,40 +119,23 @@ async def record_assertion(
     )
 
 
-async def revise_assertion(
+_DECISIONS: dict[type, Callable[[Any, Any, Any], list[AssertionEvent]]] = {
+    ReviseAssertion: assertions.revise_assertion,
+    RecordStance: assertions.record_stance,
+    RetractAssertion: assertions.retract_assertion,
+}
+
+
+async def change_assertion(
     writer: Writer,
-    cmd: ReviseAssertion,
+    cmd: ReviseAssertion | RecordStance | RetractAssertion,
     ctx: WriteContext = NO_CONTEXT,
     expected_version: int | None = None,
 ) -> Written:
+    """Revise, take a stance on or retract an assertion: the command says which."""
+    decide = _DECISIONS[type(cmd)]
     return await writer.run(
         assertion_target(cmd.assertion_id, expected_version, sources=_cited(cmd.citations)),
-        lambda got: assertions.revise_assertion(got.state, cmd, got.sources),
-        ctx,
-    )
-
-
-async def record_stance(
-    writer: Writer,
-    cmd: RecordStance,
-    ctx: WriteContext = NO_CONTEXT,
-    expected_version: int | None = None,
-) -> Written:
-    return await writer.run(
-        assertion_target(cmd.assertion_id, expected_version, sources=_cited(cmd.citations)),
-        lambda got: assertions.record_stance(got.state, cmd, got.sources),
-        ctx,
-    )
-
-
-async def retract_assertion(
-    writer: Writer,
-    cmd: RetractAssertion,
-    ctx: WriteContext = NO_CONTEXT,
-    expected_version: int | None = None,
-) -> Written:
-    return await writer.run(
-        assertion_target(cmd.assertion_id, expected_version, sources=_cited(cmd.citations)),
-        lambda got: assertions.retract_assertion(got.state, cmd, got.sources),
+        lambda got: decide(got.state, cmd, got.sources),
         ctx,
     )

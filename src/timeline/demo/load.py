@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.commands import handlers
 from timeline.commands.load import load_assertion, load_source, load_timeline
@@ -15,6 +19,8 @@ from timeline.demo.seed import (
     record_stances,
     register_sources,
 )
+
+S = TypeVar("S")
 
 
 class LoadReport(msgspec.Struct, kw_only=True):
@@ -40,25 +46,20 @@ async def load_demo(writer: Writer, seed: Seed | None = None) -> LoadReport:
     seed = seed or read_seed()
     ctx = WriteContext(actor="timeline demo load", correlation_id=f"demo:{seed.namespace}")
     report = LoadReport()
-    async with writer.engine.connect() as conn:
-        timeline = await load_timeline(conn, seed.timeline.slug)
-    if timeline is None:
+    if await _loaded(writer, load_timeline, seed.timeline.slug) is None:
         await handlers.open_timeline(writer, open_timeline(seed), ctx)
         report.timelines += 1
     else:
         report.present += 1
     for cmd in register_sources(seed):
-        async with writer.engine.connect() as conn:
-            source = await load_source(conn, cmd.source_id)
-        if source is None:
+        if await _loaded(writer, load_source, cmd.source_id) is None:
             await handlers.register_source(writer, cmd, ctx)
             report.sources += 1
         else:
             report.present += 1
     for item in seed.assertions:
         recorded = record_assertion(seed, item)
-        async with writer.engine.connect() as conn:
-            state = await load_assertion(conn, recorded.assertion_id)
+        state = await _loaded(writer, load_assertion, recorded.assertion_id)
         if state is None:
             await handlers.record_assertion(writer, recorded, ctx)
             report.assertions += 1
@@ -69,6 +70,14 @@ async def load_demo(writer: Writer, seed: Seed | None = None) -> LoadReport:
             if (stance.party, stance.stance, stance.statement) in seen:
                 report.present += 1
                 continue
-            await handlers.record_stance(writer, stance, ctx)
+            await handlers.change_assertion(writer, stance, ctx)
             report.stances += 1
     return report
+
+
+async def _loaded(
+    writer: Writer, load: Callable[[AsyncConnection, str], Awaitable[S | None]], stream_id: str
+) -> S | None:
+    """The aggregate's state in the store now, or None when it is not there yet."""
+    async with writer.engine.connect() as conn:
+        return await load(conn, stream_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from importlib import resources
+from typing import Any
 
 import msgspec
 
@@ -86,28 +87,29 @@ def read_seed(name: str = SEED_FILE) -> Seed:
     return msgspec.json.decode(raw, type=Seed)
 
 
+def _fields(item: msgspec.Struct, *besides: str) -> dict[str, Any]:
+    """A seed item's fields that go into its command as they are."""
+    fields = msgspec.structs.asdict(item)
+    for name in besides:
+        del fields[name]
+    return fields
+
+
 def _citations(seed: Seed, citations: tuple[SeedCitation, ...]) -> tuple[Citation, ...]:
     return tuple(Citation(source_id=seed.source_id(c.source), quote=c.quote) for c in citations)
 
 
 def open_timeline(seed: Seed) -> OpenTimeline:
-    t = seed.timeline
-    return OpenTimeline(slug=t.slug, title=t.title, description=t.description, region=t.region)
+    return OpenTimeline(**_fields(seed.timeline))
 
 
 def register_sources(seed: Seed) -> list[RegisterSource]:
     """The sources, each after the source it republishes."""
     return [
         RegisterSource(
+            **_fields(s, "key", "via"),
             source_id=seed.source_id(s.key),
-            publisher=s.publisher,
-            title=s.title,
-            url=s.url,
-            published_at=s.published_at,
-            published_at_note=s.published_at_note,
-            language=s.language,
             via=seed.source_id(s.via) if s.via else None,
-            credits=s.credits,
         )
         for s in seed.sources
     ]
@@ -115,15 +117,9 @@ def register_sources(seed: Seed) -> list[RegisterSource]:
 
 def record_assertion(seed: Seed, a: SeedAssertion) -> RecordAssertion:
     return RecordAssertion(
+        **_fields(a, "key", "citations", "stances", "reported_at"),
         assertion_id=seed.assertion_id(a.key),
         timeline=seed.timeline.slug,
-        occurred=a.occurred,
-        kind=a.kind,
-        summary=a.summary,
-        place=a.place,
-        actors=a.actors,
-        quantities=a.quantities,
-        claimant=a.claimant,
         citations=_citations(seed, a.citations),
         reported_at=a.reported_at or seed.reported_at,
     )

@@ -8,13 +8,14 @@ over all events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, assert_never
 
 import msgspec
 from msgspec import UNSET
 
+from timeline.domain import checks
 from timeline.domain.commands import (
     RecordAssertion,
     RecordStance,
@@ -25,9 +26,6 @@ from timeline.domain.errors import (
     AssertionIsRetracted,
     AssertionNotFound,
     InvalidValue,
-    ReportedBeforeFirstReport,
-    SourceIsWithdrawn,
-    SourceNotFound,
     TimelineNotFound,
 )
 from timeline.domain.events import (
@@ -38,13 +36,10 @@ from timeline.domain.events import (
     CitedSourceWithdrawn,
     StanceRecorded,
 )
-from timeline.domain.kinds import KINDS
 from timeline.domain.occurred import Occurred, parse_occurred
 from timeline.domain.sources import Source
 from timeline.domain.timelines import Timeline
 from timeline.domain.values import (
-    PRECISIONS,
-    STANCES,
     Citation,
     DatasetRow,
     Place,
@@ -210,83 +205,6 @@ def _plain(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-# -- validation ---------------------------------------------------------------
-
-
-def _check_aware(when: datetime, field: str) -> None:
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise InvalidValue(field, "must carry a time zone (RFC 3339, e.g. 2020-10-10T12:00:00Z)")
-
-
-def _check_kind(kind: str, field: str = "kind") -> None:
-    if kind not in KINDS:
-        raise InvalidValue(field, f"unknown kind {kind!r}; one of: {', '.join(sorted(KINDS))}")
-
-
-def _check_summary(summary: str, field: str = "summary") -> None:
-    if not summary.strip():
-        raise InvalidValue(field, "must not be empty")
-    if len(summary) > 2000:
-        raise InvalidValue(field, "must be at most 2000 characters")
-
-
-def _check_place(place: Place | None, field: str = "place") -> None:
-    if place is None:
-        return
-    if not place.name.strip():
-        raise InvalidValue(f"{field}.name", "must not be empty")
-    if place.precision not in PRECISIONS:
-        raise InvalidValue(f"{field}.precision", f"must be one of {', '.join(PRECISIONS)}")
-    if (place.lat is None) != (place.lon is None):
-        raise InvalidValue(f"{field}.lat", "lat and lon go together: give both or neither")
-    if place.lat is not None and not -90 <= place.lat <= 90:
-        raise InvalidValue(f"{field}.lat", "must be between -90 and 90")
-    if place.lon is not None and not -180 <= place.lon <= 180:
-        raise InvalidValue(f"{field}.lon", "must be between -180 and 180")
-
-
-def _check_actors(actors: Sequence[str], field: str = "actors") -> None:
-    for i, actor in enumerate(actors):
-        if not actor.strip():
-            raise InvalidValue(f"{field}[{i}]", "must not be empty")
-
-
-def _check_quantities(quantities: Sequence[Quantity], field: str = "quantities") -> None:
-    for i, q in enumerate(quantities):
-        at = f"{field}[{i}]"
-        if not q.measure.strip():
-            raise InvalidValue(f"{at}.measure", "must not be empty")
-        for bound in ("low", "high", "best"):
-            value = getattr(q, bound)
-            if value is not None and value < 0:
-                raise InvalidValue(f"{at}.{bound}", "must not be negative")
-        if q.low is not None and q.high is not None and q.low > q.high:
-            raise InvalidValue(f"{at}.low", f"low ({q.low}) exceeds high ({q.high})")
-        if q.best is not None and (
-            (q.low is not None and q.best < q.low) or (q.high is not None and q.best > q.high)
-        ):
-            raise InvalidValue(f"{at}.best", f"best ({q.best}) lies outside low..high")
-        if q.low is None and q.high is None and q.best is None and not q.qualifier:
-            raise InvalidValue(at, "give low, high or a qualifier")
-
-
-def _check_citations(
-    citations: Sequence[Citation], sources: Mapping[str, Source | None], field: str = "citations"
-) -> None:
-    for i, citation in enumerate(citations):
-        source = sources.get(citation.source_id)
-        if source is None:
-            raise SourceNotFound(citation.source_id, field=f"{field}[{i}].source_id")
-        if source.withdrawn:
-            raise SourceIsWithdrawn(citation.source_id, field=f"{field}[{i}].source_id")
-
-
-def _check_reported_after_first(state: Assertion, reported_at: datetime) -> None:
-    _check_aware(reported_at, "reported_at")
-    if reported_at < state.first_reported_at:
-        raise ReportedBeforeFirstReport(state.first_reported_at.isoformat())
-
-
 # -- decisions ----------------------------------------------------------------
 
 
@@ -302,42 +220,46 @@ def record_assertion(
     if state is not None:
         raise InvalidValue("assertion_id", f"assertion {cmd.assertion_id} exists already")
     parse_occurred(cmd.occurred)
-    _check_kind(cmd.kind)
-    _check_summary(cmd.summary)
-    _check_place(cmd.place)
-    _check_actors(cmd.actors)
-    _check_quantities(cmd.quantities)
-    _check_citations(cmd.citations, sources)
-    _check_aware(cmd.reported_at, "reported_at")
+    checks.check_kind(cmd.kind)
+    checks.check_summary(cmd.summary)
+    checks.check_place(cmd.place)
+    checks.check_actors(cmd.actors)
+    checks.check_quantities(cmd.quantities)
+    checks.check_citations(cmd.citations, sources)
+    checks.check_aware(cmd.reported_at, "reported_at")
     return [AssertionRecorded(**msgspec.structs.asdict(cmd))]
+
+
+def _live(state: Assertion | None, assertion_id: str) -> Assertion:
+    """The assertion a revision or retraction changes: it exists and is not retracted."""
+    if state is None:
+        raise AssertionNotFound(assertion_id)
+    if state.status == "retracted":
+        raise AssertionIsRetracted(assertion_id)
+    return state
+
+
+def _later(
+    state: Assertion,
+    cmd: ReviseAssertion | RecordStance | RetractAssertion,
+    sources: Mapping[str, Source | None],
+    event: type[AssertionRevised | StanceRecorded | AssertionRetracted],
+) -> list[AssertionEvent]:
+    """What every later event checks last: its citations, and that it is no earlier."""
+    checks.check_citations(cmd.citations, sources)
+    checks.check_reported_after(state.first_reported_at, cmd.reported_at)
+    return [event(**msgspec.structs.asdict(cmd))]
 
 
 def revise_assertion(
     state: Assertion | None, cmd: ReviseAssertion, sources: Mapping[str, Source | None]
 ) -> list[AssertionEvent]:
     """Change some fields of a live assertion, with a reason."""
-    if state is None:
-        raise AssertionNotFound(cmd.assertion_id)
-    if state.status == "retracted":
-        raise AssertionIsRetracted(cmd.assertion_id)
+    live = _live(state, cmd.assertion_id)
     if all(getattr(cmd, name) is UNSET for name in (*REVISABLE, "dataset_row")):
         raise InvalidValue("changes", f"name at least one of: {', '.join(REVISABLE)}")
-    # A revision body nests the fields under `changes`; errors name them there.
-    if isinstance(cmd.occurred, str):
-        parse_occurred(cmd.occurred, field="changes.occurred")
-    if isinstance(cmd.kind, str):
-        _check_kind(cmd.kind, field="changes.kind")
-    if isinstance(cmd.summary, str):
-        _check_summary(cmd.summary, field="changes.summary")
-    if isinstance(cmd.place, Place):
-        _check_place(cmd.place, field="changes.place")
-    if isinstance(cmd.actors, tuple):
-        _check_actors(cmd.actors, field="changes.actors")
-    if isinstance(cmd.quantities, tuple):
-        _check_quantities(cmd.quantities, field="changes.quantities")
-    _check_citations(cmd.citations, sources)
-    _check_reported_after_first(state, cmd.reported_at)
-    return [AssertionRevised(**msgspec.structs.asdict(cmd))]
+    checks.check_changes(cmd)
+    return _later(live, cmd, sources, AssertionRevised)
 
 
 def record_stance(
@@ -346,28 +268,18 @@ def record_stance(
     """A party confirms, denies or disputes an assertion."""
     if state is None:
         raise AssertionNotFound(cmd.assertion_id)
-    if not cmd.party.strip():
-        raise InvalidValue("party", "must not be empty")
-    if cmd.stance not in STANCES:
-        raise InvalidValue("stance", f"must be one of {', '.join(STANCES)}")
-    _check_citations(cmd.citations, sources)
-    _check_reported_after_first(state, cmd.reported_at)
-    return [StanceRecorded(**msgspec.structs.asdict(cmd))]
+    checks.check_stance(cmd.party, cmd.stance)
+    return _later(state, cmd, sources, StanceRecorded)
 
 
 def retract_assertion(
     state: Assertion | None, cmd: RetractAssertion, sources: Mapping[str, Source | None]
 ) -> list[AssertionEvent]:
     """Retract an assertion; it cannot be revised afterwards."""
-    if state is None:
-        raise AssertionNotFound(cmd.assertion_id)
-    if state.status == "retracted":
-        raise AssertionIsRetracted(cmd.assertion_id)
+    live = _live(state, cmd.assertion_id)
     if not cmd.reason.strip():
         raise InvalidValue("reason", "say why the assertion is retracted")
-    _check_citations(cmd.citations, sources)
-    _check_reported_after_first(state, cmd.reported_at)
-    return [AssertionRetracted(**msgspec.structs.asdict(cmd))]
+    return _later(live, cmd, sources, AssertionRetracted)
 
 
 def react_to_withdrawal(

@@ -7,8 +7,9 @@ a changed shape bumps `schema_version` and registers an upcaster in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -21,6 +22,11 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
     schema_version: ClassVar[int] = 1
     stream_type: ClassVar[str] = ""
+
+
+def set_fields(event: Event, names: Iterable[str]) -> dict[str, Any]:
+    """The fields of a partial change (`...Updated`, `...Retitled`) that it sets, by name."""
+    return {name: value for name in names if (value := getattr(event, name)) is not UNSET}
 
 
 # -- timelines: stream_type "timeline", stream_id = slug ---------------------

@@ -16,7 +16,13 @@ from timeline.domain.errors import (
     SourceIsWithdrawn,
     SourceNotFound,
 )
-from timeline.domain.events import SourceEvent, SourceRegistered, SourceUpdated, SourceWithdrawn
+from timeline.domain.events import (
+    SourceEvent,
+    SourceRegistered,
+    SourceUpdated,
+    SourceWithdrawn,
+    set_fields,
+)
 
 UPDATABLE = (
     "publisher",
@@ -50,23 +56,10 @@ def evolve(state: Source | None, event: SourceEvent) -> Source:
     """The source after `event`."""
     match event:
         case SourceRegistered():
-            return Source(
-                source_id=event.source_id,
-                publisher=event.publisher,
-                title=event.title,
-                url=event.url,
-                published_at=event.published_at,
-                published_at_note=event.published_at_note,
-                language=event.language,
-                via=event.via,
-                credits=event.credits,
-                version=1,
-            )
+            return Source(**msgspec.structs.asdict(event), version=1)
         case SourceUpdated():
             assert state is not None, "SourceUpdated before SourceRegistered"
-            changes = {
-                name: value for name in UPDATABLE if (value := getattr(event, name)) is not UNSET
-            }
+            changes = set_fields(event, UPDATABLE)
             return msgspec.structs.replace(state, version=state.version + 1, **changes)
         case SourceWithdrawn():
             assert state is not None, "SourceWithdrawn before SourceRegistered"

@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from typing import assert_never
 
 import msgspec
-from msgspec import UNSET
 
 from timeline.domain.commands import OpenTimeline, RetitleTimeline
 from timeline.domain.errors import InvalidValue, TimelineAlreadyExists, TimelineNotFound
-from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled
+from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled, set_fields
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 
@@ -28,20 +27,10 @@ def evolve(state: Timeline | None, event: TimelineEvent) -> Timeline:
     """The timeline after `event`."""
     match event:
         case TimelineOpened():
-            return Timeline(
-                slug=event.slug,
-                title=event.title,
-                description=event.description,
-                region=event.region,
-                version=1,
-            )
+            return Timeline(**msgspec.structs.asdict(event), version=1)
         case TimelineRetitled():
             assert state is not None, "TimelineRetitled before TimelineOpened"
-            changes = {
-                name: value
-                for name in ("title", "description", "region")
-                if (value := getattr(event, name)) is not UNSET
-            }
+            changes = set_fields(event, ("title", "description", "region"))
             return msgspec.structs.replace(state, version=state.version + 1, **changes)
         case _:
             assert_never(event)

@@ -22,26 +22,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from timeline.background import stop
+from timeline.background import backoff, stop
 from timeline.feed.filters import FeedFilter
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
+from timeline.feed.subscription import Subscription
 from timeline.store.cursor import encode_cursor
-from timeline.store.db import (
-    API_TIMEOUTS,
-    Timeouts,
-    connect,
-    connect_dedicated,
-    describe,
-    is_lost,
-    wait_closed,
-)
+from timeline.store.db import API_TIMEOUTS, Timeouts, connect, connect_dedicated, wait_closed
 from timeline.store.feed import (
     FEED_BEYOND,
     FEED_END,
@@ -49,6 +41,7 @@ from timeline.store.feed import (
     read_feed_rows,
     store_id,
 )
+from timeline.store.lost import describe, is_lost
 
 log = logging.getLogger(__name__)
 
@@ -65,43 +58,6 @@ FAST_POLL = 0.002
 FAST_POLL_MAX = 0.02
 FAST_POLL_BUDGET = 2.0
 SLOW_POLL = 0.25
-
-# Reconnecting: the first try at once, then after 0.1 s, doubling up to 2 s.
-RECONNECT_FIRST = 0.1
-RECONNECT_MAX = 2.0
-
-
-def backoff(failures: int) -> float:
-    """Seconds to wait after `failures` failed tries in a row (0 before the first retry)."""
-    if failures <= 0:
-        return 0.0
-    return float(min(RECONNECT_FIRST * 2 ** (failures - 1), RECONNECT_MAX))
-
-
-class Subscription:
-    """A subscriber's bounded buffer of entries, and the flag that wakes it."""
-
-    def __init__(self, feed_filter: FeedFilter, capacity: int) -> None:
-        self.filter = feed_filter
-        self.capacity = capacity
-        self.entries: deque[LiveEvent] = deque()
-        self.wake = asyncio.Event()
-        self.dropped = False
-        self.closed = False
-
-    def offer(self, entries: list[LiveEvent]) -> bool:
-        """Buffer the wanted entries; False (and dropped) when they do not fit."""
-        wanted = [e for e in entries if self.filter.matches(e)]
-        if not wanted:
-            return True
-        if len(self.entries) + len(wanted) > self.capacity:
-            self.dropped = True
-            self.entries.clear()
-            self.wake.set()
-            return False
-        self.entries.extend(wanted)
-        self.wake.set()
-        return True
 
 
 class Hub:

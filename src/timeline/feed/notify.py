@@ -12,15 +12,8 @@ import logging
 import asyncpg
 
 from timeline.background import stop
-from timeline.store.db import (
-    API_TIMEOUTS,
-    CLI_TIMEOUTS,
-    Timeouts,
-    connect_dedicated,
-    describe,
-    is_lost,
-    wait_closed,
-)
+from timeline.store.db import API_TIMEOUTS, CLI_TIMEOUTS, Timeouts, connect_dedicated, wait_closed
+from timeline.store.lost import describe, is_lost
 
 CHANNEL = "timeline_feed"
 _NOTIFY = f"NOTIFY {CHANNEL}"

@@ -20,9 +20,11 @@ from collections.abc import AsyncIterator
 from litestar.response import ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from timeline.background import backoff
 from timeline.feed.filters import FeedFilter
-from timeline.feed.hub import Hub, Key, Subscription, backoff
+from timeline.feed.hub import Hub, Key
 from timeline.feed.shape import CURSOR, LiveEvent, live_columns, live_events
+from timeline.feed.subscription import Subscription
 from timeline.store.cursor import decode_cursor
 from timeline.store.db import connect
 from timeline.store.errors import DatabaseUnavailable

@@ -13,20 +13,13 @@ import sys
 
 import asyncpg
 
-from timeline.feed.hub import backoff
+from timeline.background import backoff
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import CURSOR, JSON, event_text, page_columns
-from timeline.store.db import (
-    CLI_TIMEOUTS,
-    connect,
-    connect_dedicated,
-    create_engine,
-    describe,
-    is_lost,
-    wait_closed,
-)
+from timeline.store.db import CLI_TIMEOUTS, connect, connect_dedicated, create_engine, wait_closed
 from timeline.store.errors import DatabaseUnavailable, InvalidCursor
 from timeline.store.feed import read_feed_rows, store_id
+from timeline.store.lost import describe, is_lost
 
 # Events held back by an open transaction surface unannounced; look again this often.
 POLL_SECONDS = 1.0

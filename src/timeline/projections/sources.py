@@ -16,7 +16,13 @@ from sqlalchemy import Column, DateTime, Table, Text, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.domain.events import SourceEvent, SourceRegistered, SourceUpdated, SourceWithdrawn
+from timeline.domain.events import (
+    SourceEvent,
+    SourceRegistered,
+    SourceUpdated,
+    SourceWithdrawn,
+    set_fields,
+)
 from timeline.domain.sources import Source, fold
 from timeline.projections.schema import SCHEMA, folded_columns
 from timeline.projections.temporal import NOW, Temporal
@@ -64,7 +70,7 @@ async def apply(conn: AsyncConnection, r: RecordedEvent) -> None:
                 .on_conflict_do_nothing()
             )
         case SourceUpdated() as e:
-            changes = {n: v for n in _UPDATABLE if (v := getattr(e, n)) is not UNSET}
+            changes = set_fields(e, _UPDATABLE)
             if e.credits is not UNSET:
                 changes["credits"] = list(e.credits)
             await conn.execute(update(sources).where(where).values(**changes, **common))

@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any, ParamSpec, cast
 
 import msgspec
-from msgspec import UNSET
 from sqlalchemy import Column, Table, Text, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled
+from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled, set_fields
 from timeline.domain.timelines import Timeline, fold
 from timeline.projections import pages, visibility
 from timeline.projections.assertions import assertions, change_of_row, revision_rows, revisions
@@ -66,8 +65,7 @@ async def apply(conn: AsyncConnection, r: RecordedEvent) -> None:
                 .on_conflict_do_nothing()
             )
         case TimelineRetitled() as e:
-            names = ("title", "description", "region")
-            changes = {n: v for n in names if (v := getattr(e, n)) is not UNSET}
+            changes = set_fields(e, ("title", "description", "region"))
             await conn.execute(
                 update(timelines).where(timelines.c.slug == e.slug).values(**changes, **common)
             )

@@ -34,15 +34,16 @@ import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from timeline.feed.hub import backoff
+from timeline.background import backoff
 from timeline.feed.notify import CHANNEL
 from timeline.feed.shape import CURSOR, JSON, event_text, live_columns, row_cloud_event
 from timeline.relay.broker import StreamMisconfigured, connect_nats, ensure_stream, last_message_id
 from timeline.relay.checkpoint import load_checkpoint, save_checkpoint, try_lock
 from timeline.store.cursor import decode_cursor
-from timeline.store.db import Timeouts, connect_dedicated, describe, is_lost, wait_closed
+from timeline.store.db import Timeouts, connect_dedicated, wait_closed
 from timeline.store.errors import InvalidCursor
 from timeline.store.feed import read_feed_rows
+from timeline.store.lost import describe, is_lost
 
 APPLICATION = "timeline-relay"
 # No statement should take long here; a frozen server is given up on, not waited for.

@@ -29,7 +29,8 @@ from timeline.feed.notify import CHANNEL
 from timeline.store import feed as cols
 from timeline.store import log as store
 from timeline.store.cursor import encode_cursor
-from timeline.store.db import CLI_TIMEOUTS, Timeouts, connect_dedicated, describe
+from timeline.store.db import CLI_TIMEOUTS, Timeouts, connect_dedicated
+from timeline.store.lost import describe
 from timeline.tlog.checkpoint import Checkpoint
 from timeline.tlog.note import Signer
 from timeline.transfer.ndjson import encode_line

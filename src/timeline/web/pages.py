@@ -75,6 +75,33 @@ def _missing(slug: str) -> ApiProblem:
     return ApiProblem(404, "not-found", f"no timeline {slug!r}", field="slug")
 
 
+async def provide_view(
+    reader: NamedDependency[Reader],
+    request: Request[Any, Any, Any],
+    slug: str,
+    temporal: NamedDependency[Temporal],
+    filters: NamedDependency[TimelineFilters],
+    cursor: Cursor = None,
+    limit: PageSize = PAGE_SIZE,
+) -> dict[str, Any]:
+    """What a timeline's page and its board show: the board and the view's parameters."""
+    async with reader.read() as conn:
+        board = await read_board(conn, slug, temporal, filters, cursor=cursor, limit=limit)
+    if board is None:
+        raise _missing(slug)
+    query = view_query(request)
+    return {
+        "board": board,
+        "slug": slug,
+        "query": query,
+        "known_query": view_query(request, drop=VIEW_PARAMS[3:]),
+        "temporal": temporal,
+        "filters": filters,
+        "cursor": cursor,
+        "params": {n: request.query_params.get(n, "") for n in VIEW_PARAMS},
+    }
+
+
 class ViewerController(Controller):
     path = "/"
     include_in_schema = False
@@ -83,6 +110,7 @@ class ViewerController(Controller):
     dependencies = {  # noqa: RUF012
         "temporal": Provide(provide_temporal),
         "filters": Provide(provide_filters),
+        "view": Provide(provide_view),
     }
 
     @get("/")
@@ -92,61 +120,15 @@ class ViewerController(Controller):
             listing = await timelines.list_timelines(conn, limit=500)
         return Template("index.html", context={"timelines": listing.timelines})
 
-    async def _board_context(
-        self,
-        reader: Reader,
-        request: Request[Any, Any, Any],
-        slug: str,
-        temporal: Temporal,
-        filters: TimelineFilters,
-        cursor: str | None,
-        limit: int,
-    ) -> dict[str, Any]:
-        async with reader.read() as conn:
-            board = await read_board(conn, slug, temporal, filters, cursor=cursor, limit=limit)
-        if board is None:
-            raise _missing(slug)
-        query = view_query(request)
-        return {
-            "board": board,
-            "slug": slug,
-            "query": query,
-            "known_query": view_query(request, drop=VIEW_PARAMS[3:]),
-            "temporal": temporal,
-            "filters": filters,
-            "cursor": cursor,
-            "params": {n: request.query_params.get(n, "") for n in VIEW_PARAMS},
-        }
-
     @get("/timelines/{slug:str}")
-    async def timeline(
-        self,
-        reader: NamedDependency[Reader],
-        request: Request[Any, Any, Any],
-        slug: str,
-        temporal: NamedDependency[Temporal],
-        filters: NamedDependency[TimelineFilters],
-        cursor: Cursor = None,
-        limit: PageSize = PAGE_SIZE,
-    ) -> Template:
+    async def timeline(self, view: NamedDependency[dict[str, Any]]) -> Template:
         """One timeline as known at `known_at` (now by default): controls and the board."""
-        context = await self._board_context(reader, request, slug, temporal, filters, cursor, limit)
-        return Template("timeline.html", context=context)
+        return Template("timeline.html", context=view)
 
     @get("/timelines/{slug:str}/board")
-    async def board(
-        self,
-        reader: NamedDependency[Reader],
-        request: Request[Any, Any, Any],
-        slug: str,
-        temporal: NamedDependency[Temporal],
-        filters: NamedDependency[TimelineFilters],
-        cursor: Cursor = None,
-        limit: PageSize = PAGE_SIZE,
-    ) -> Template:
+    async def board(self, view: NamedDependency[dict[str, Any]]) -> Template:
         """The board alone (count, axis, map, cards): what the page swaps in when replaying."""
-        context = await self._board_context(reader, request, slug, temporal, filters, cursor, limit)
-        return Template("board.html", context=context)
+        return Template("board.html", context=view)
 
     @get("/timelines/{slug:str}/changes")
     async def changes(
