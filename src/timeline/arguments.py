@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from timeline.domain.events import EVENT_TYPES
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser; `command` names the command, which `cli.COMMANDS` runs."""
@@ -105,7 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     events = p.add_subparsers(dest="events_command", required=True, metavar="ACTION")
     t = events.add_parser("tail", help="Print events as they are appended; resume with --after.")
     t.add_argument("--after", default=None, help="a cursor to resume after")
-    t.add_argument("--type", action="append", help="only this event type (repeatable)")
+    t.add_argument(
+        "--type",
+        action="append",
+        choices=list(EVENT_TYPES),
+        metavar="TYPE",
+        help="only this event type (repeatable): " + ", ".join(EVENT_TYPES),
+    )
 
     p = add("relay", "Publish the feed to a broker, exactly once per cursor.")
     relay = p.add_subparsers(dest="relay_command", required=True, metavar="ACTION")

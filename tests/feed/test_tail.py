@@ -96,3 +96,12 @@ async def test_tail_killed_midway_and_resumed_with_after_loses_and_repeats_nothi
     assert [e["id"] for e in seen] == expected
     assert [e["position"] for e in seen] == before + during + live
     assert b"resume with --after=" in stderr
+
+
+async def test_a_type_no_event_has_is_refused_before_tailing(database_url: str) -> None:
+    """A typo would otherwise tail for ever and print nothing."""
+    process = await tail(database_url, "--type", "AssertionRecordid")
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert "AssertionRecordid" in err.decode()
+    assert "AssertionRecorded" in err.decode()
