@@ -18,340 +18,56 @@ wrote nothing, so the store cannot tell that an older release slotted in
 before it is not the latest word on that row. Re-importing the newest release
 (a corrected file of the same date) is allowed.
 
-Two passes over the file: the first checks every row and writes nothing; the
-second writes, a batch of rows per transaction (one `timeline_write` call with
-its projection rows, as a command does, but for a thousand streams), so the
-feed's horizon keeps moving and memory stays flat. Only the set of row ids
-seen grows with the file (to find duplicates and, for full releases, the rows
-that left).
+Two passes: the first (checking.py) parses and checks every row once and
+stages it in a session-local table, writing nothing; the second (writing.py)
+reads the staged rows back and writes them a batch per transaction, set-based,
+so the feed's horizon keeps moving. Memory stays flat: the row ids live in
+the staging table, and repeated ids, deletions and rows that left a full
+release are found by SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, time
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
 
-import msgspec
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from timeline.commands.handlers import open_timeline, register_source
-from timeline.commands.load import assertion_stream, load_many
+from timeline.commands.load import load_many
 from timeline.commands.writer import WriteContext, Writer
-from timeline.domain import assertions
 from timeline.domain.assertions import Assertion
-from timeline.domain.commands import (
-    OpenTimeline,
-    RecordAssertion,
-    RegisterSource,
-    RetractAssertion,
-    ReviseAssertion,
-)
+from timeline.domain.commands import OpenTimeline, RegisterSource
 from timeline.domain.errors import DomainError
-from timeline.domain.events import AssertionEvent, Event
+from timeline.domain.events import AssertionEvent
 from timeline.domain.sources import Source
 from timeline.domain.timelines import Timeline
-from timeline.domain.values import Citation
-from timeline.projections.write import plan_write
-from timeline.store.append import Append, write
-from timeline.store.codec import RecordedEvent, encode_data
-from timeline.store.db import connect
-from timeline.store.errors import StreamVersionConflict
-from timeline.transfer.bulk import current_states, load_assertions_for_write
-from timeline.transfer.csvrows import HeaderError, Row, RowError, read_rows
-from timeline.transfer.dataset import Codebook, Mapped, assertion_id, release_reason, source_id
+from timeline.store.codec import RecordedEvent
+from timeline.store.db import fetch
+from timeline.transfer.checking import (
+    check_file,
+    mapped_decoder,
+    stage,
+    stage_deletions,
+    unstage,
+)
+from timeline.transfer.csvrows import HeaderError
+from timeline.transfer.dataset import Mapped, source_id
+from timeline.transfer.deciding import Decider, fields, same
+from timeline.transfer.report import (
+    BadRows,
+    Progress,
+    Release,
+    ReleaseOutOfOrder,
+    ReleaseReport,
+    no_progress,
+)
+from timeline.transfer.writing import write_rows
+
+__all__ = ["BadRows", "HeaderError", "Release", "ReleaseOutOfOrder", "ReleaseReport"]
 
 DEFAULT_BATCH = 1000
-SHOWN_ERRORS = 100  # the report lists this many bad rows, and counts the rest
-
-# progress(phase, done, total): "checking" and "writing" count bytes, "retracting" rows.
-Progress = Callable[[str, int, int | None], None]
-
-
-def _no_progress(phase: str, done: int, total: int | None) -> None:
-    return None
-
-
-class ReleaseReport(msgspec.Struct, kw_only=True):
-    rows: int = 0
-    recorded: int = 0
-    revised: int = 0
-    unchanged: int = 0
-    retracted: int = 0
-    skipped: int = 0
-    bad: int = 0
-    errors: list[str] = msgspec.field(default_factory=list)
-    notes: list[str] = msgspec.field(default_factory=list)
-
-    def error(self, message: str) -> None:
-        self.bad += 1
-        if len(self.errors) < SHOWN_ERRORS:
-            self.errors.append(message)
-
-    def note(self, message: str) -> None:
-        self.skipped += 1
-        if len(self.notes) < SHOWN_ERRORS:
-            self.notes.append(message)
-
-
-class ReleaseOutOfOrder(ValueError):
-    """A release older than one this timeline already holds of the same dataset."""
-
-
-class BadRows(ValueError):
-    """Rows that break the codebook; nothing was written."""
-
-    def __init__(self, report: ReleaseReport) -> None:
-        self.report = report
-        more = report.bad - len(report.errors)
-        tail = f"\n... and {more} more" if more > 0 else ""
-        super().__init__("\n".join(report.errors) + tail)
-
-
-class Release(msgspec.Struct, frozen=True, kw_only=True):
-    codebook: Codebook
-    timeline: str
-    released: date
-    # A partial release (UCDP's monthly candidates) deletes nothing by leaving a row out.
-    partial: bool = False
-
-    @property
-    def full(self) -> bool:
-        """Whether a row this release no longer has was deleted."""
-        return self.codebook.full_releases and not self.partial
-
-    @property
-    def reported_at(self) -> datetime:
-        """The start of the release day, UTC: `known_at=<release date>` then includes it."""
-        return datetime.combine(self.released, time(), tzinfo=UTC)
-
-    @property
-    def reason(self) -> str:
-        return release_reason(self.codebook, self.released)
-
-
-def _good_rows(
-    path: str, codebook: Codebook, report: ReleaseReport | None
-) -> Iterator[tuple[Row, Mapped, int]]:
-    """Each row that maps, with the bytes read; bad rows go to `report` (None: skip them)."""
-    with open(path, "rb") as stream:
-        for item, read in read_rows(stream, codebook.required):
-            if isinstance(item, RowError):
-                if report is not None:
-                    report.error(str(item))
-                continue
-            try:
-                yield item, codebook.parse(item), read
-            except RowError as error:
-                if report is not None:
-                    report.error(str(error))
-
-
-class Checked(msgspec.Struct, kw_only=True):
-    """What the first pass learns: the report, every row id, the repeated ones, source names."""
-
-    report: ReleaseReport
-    seen: set[str]
-    repeated: set[str]
-    names: set[str]
-
-
-def check_file(path: str, codebook: Codebook, progress: Progress, size: int | None) -> Checked:
-    """First pass: every row checked, nothing written."""
-    report = ReleaseReport()
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    names: set[str] = set()
-    for number, (row, mapped, read) in enumerate(_good_rows(path, codebook, report), start=1):
-        if mapped.row_id in seen:
-            repeated.add(mapped.row_id)
-            report.error(
-                str(row.cell_error(_id_column(codebook), "the row id appears earlier too"))
-            )
-        seen.add(mapped.row_id)
-        names.update(mapped.sources)
-        if number % 5000 == 0:
-            progress("checking", read, size)
-    report.rows = len(seen) + report.bad
-    return Checked(report=report, seen=seen, repeated=repeated, names=names)
-
-
-def _id_column(codebook: Codebook) -> str:
-    return codebook.required[0]
-
-
-def read_deletions(path: str, id_column: str) -> set[str]:
-    """Row ids a deletions file lists (ACLED's: event_id_cnty, deleted_timestamp)."""
-    ids: set[str] = set()
-    with open(path, "rb") as stream:
-        for item, _ in read_rows(stream, (id_column,)):
-            if isinstance(item, RowError):
-                raise HeaderError(f"deletions: {item}")
-            value = item.cells[id_column].strip()
-            if not value:
-                raise HeaderError(f"deletions: {item.cell_error(id_column, 'must not be empty')}")
-            ids.add(value)
-    return ids
-
-
-class _Batch:
-    """What one batch decides, stream by stream, from one load of them all."""
-
-    def __init__(self, release: Release, sources: dict[str, Source | None], tl: Timeline) -> None:
-        self.release = release
-        self.sources = sources
-        self.timeline = tl
-
-    @staticmethod
-    def fields(mapped: Mapped) -> dict[str, Any]:
-        """The assertion fields a row sets, as a revision or a recording carries them."""
-        return {
-            "occurred": mapped.occurred,
-            "kind": mapped.kind,
-            "summary": mapped.summary,
-            "place": mapped.place,
-            "actors": mapped.actors,
-            "quantities": mapped.quantities,
-            "dataset_row": mapped.dataset_row,
-        }
-
-    def record_or_revise(
-        self, mapped: Mapped, recorded: Sequence[RecordedEvent], report: ReleaseReport, line: int
-    ) -> list[AssertionEvent]:
-        aid = assertion_id(self.release.codebook.name, self.release.timeline, mapped.row_id)
-        citations = tuple(Citation(source_id=source_id(n)) for n in mapped.sources)
-        at = self.release.reported_at
-        fields = self.fields(mapped)
-        if not recorded:
-            report.recorded += 1
-            cmd = RecordAssertion(
-                assertion_id=aid,
-                timeline=self.release.timeline,
-                citations=citations,
-                reported_at=at,
-                **fields,
-            )
-            return assertions.record_assertion(None, cmd, self.timeline, self.sources)
-        history = [(r.version, _assertion_event(r)) for r in recorded]
-        current = assertions.fold(history)
-        known = assertions.fold(history, known_at=at)
-        assert current is not None
-        if current.status == "retracted":
-            report.note(f"line {line}: row {mapped.row_id} was retracted; it stays retracted")
-            return []
-        if known is None:
-            report.note(f"line {line}: row {mapped.row_id} was first reported after this release")
-            return []
-        if _same(known, fields):
-            report.unchanged += 1
-            return []
-        report.revised += 1
-        revision = ReviseAssertion(
-            assertion_id=aid,
-            reason=self.release.reason,
-            citations=citations,
-            reported_at=at,
-            **fields,
-        )
-        return assertions.revise_assertion(current, revision, self.sources)
-
-    def retract(
-        self, row_id: str, recorded: Sequence[RecordedEvent], why: str, report: ReleaseReport
-    ) -> list[AssertionEvent]:
-        if not recorded:
-            report.note(f"row {row_id}: {why}, but this timeline never had it")
-            return []
-        history = [(r.version, _assertion_event(r)) for r in recorded]
-        current = assertions.fold(history)
-        assert current is not None
-        if current.status == "retracted":
-            return []
-        if assertions.fold(history, known_at=self.release.reported_at) is None:
-            report.note(f"row {row_id}: {why}, but it was first reported after this release")
-            return []
-        report.retracted += 1
-        cmd = RetractAssertion(
-            assertion_id=current.assertion_id,
-            reason=f"{self.release.reason}: {why}",
-            reported_at=self.release.reported_at,
-        )
-        return assertions.retract_assertion(current, cmd, self.sources)
-
-
-def _assertion_event(recorded: RecordedEvent) -> AssertionEvent:
-    return recorded.event  # type: ignore[return-value]
-
-
-def _same(known: Assertion, fields: dict[str, Any]) -> bool:
-    return bool(
-        known.occurred.text == fields["occurred"]
-        and known.kind == fields["kind"]
-        and known.summary == fields["summary"]
-        and known.place == fields["place"]
-        and known.actors == fields["actors"]
-        and known.quantities == fields["quantities"]
-        and known.dataset_row == fields["dataset_row"]
-    )
-
-
-Settled = Callable[[str, Assertion], bool]
-
-
-async def _write_batch(
-    engine: AsyncEngine,
-    release: Release,
-    row_ids: Sequence[str],
-    decide: Callable[[str, Sequence[RecordedEvent]], Sequence[Event]],
-    metadata: dict[str, Any],
-    settled: Settled | None = None,
-) -> None:
-    """Decide each row from its stream and write them all in one statement.
-
-    First the rows' current states are read from their projection rows:
-    `settled(row_id, state)` says a row needs nothing (a re-import reads no
-    events at all). The other rows' streams are then loaded and decided. A
-    writer that changed one of the streams meanwhile makes the write fail as a
-    whole; the batch is then loaded and decided again.
-    """
-    name, slug = release.codebook.name, release.timeline
-    ids = {r: assertion_id(name, slug, r) for r in row_ids}
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-    for attempt in range(3):
-        async with connect(autocommit) as conn:
-            todo = list(row_ids)
-            if settled is not None:
-                current = await current_states(conn, list(ids.values()))
-                todo = [r for r in todo if ids[r] not in current or not settled(r, current[ids[r]])]
-            if not todo:
-                return
-            read = await load_assertions_for_write(conn, [ids[r] for r in todo])
-            appends: list[Append] = []
-            for row_id in todo:
-                stream = assertion_stream(ids[row_id])
-                old = read.streams.get(stream, [])
-                events = decide(row_id, old)
-                if events:
-                    appends.append(
-                        Append(
-                            stream=stream,
-                            expected=old[-1].version if old else 0,
-                            events=events,
-                            data=[encode_data(e) for e in events],
-                            metadata=metadata,
-                            timeline=slug,
-                        )
-                    )
-            if not appends:
-                return
-            planned = plan_write(read, appends)
-            try:
-                await write(conn, appends, recorded_at=read.clock, rows=planned.rows)
-                return
-            except StreamVersionConflict:
-                if attempt == 2:
-                    raise
-    return
 
 
 async def _prepare(
@@ -402,11 +118,33 @@ async def newest_release(engine: AsyncEngine, release: Release) -> datetime | No
     return newest
 
 
-_DATASET_ROWS = text(
-    "SELECT data->'dataset_row'->>'row_id' AS row_id FROM events "
-    "WHERE timeline = :slug AND type = 'AssertionRecorded' "
-    "AND data->'dataset_row'->>'dataset' = :dataset"
+_PENDING = (
+    "SELECT line, row_id, row_hash, mapped FROM release_rows "
+    "WHERE NOT settled AND line > $1 ORDER BY line LIMIT $2"
 )
+_KEPT = (
+    "SELECT DISTINCT d.row_id FROM release_deleted d "
+    "JOIN release_rows r ON r.row_id = d.row_id ORDER BY d.row_id"
+)
+# The rows to retract, in order: those the deletions file lists that the release does not
+# have, then (a full release) those of the timeline's dataset rows the release left out.
+_GONE = (
+    "CREATE TEMP TABLE release_gone (n serial PRIMARY KEY, row_id text NOT NULL, why text)",
+    "INSERT INTO release_gone (row_id, why) SELECT row_id, why FROM ("
+    "  SELECT d.row_id, 'deleted by the dataset' AS why, 1 AS k FROM "
+    "    (SELECT DISTINCT row_id FROM release_deleted) d "
+    "   WHERE NOT EXISTS (SELECT 1 FROM release_rows r WHERE r.row_id = d.row_id) "
+    "  UNION ALL "
+    "  SELECT x.row_id, 'no longer in the release', 2 FROM "
+    "    (SELECT DISTINCT e.data->'dataset_row'->>'row_id' AS row_id FROM events e "
+    "      WHERE $1::boolean AND e.timeline = $2 AND e.type = 'AssertionRecorded' "
+    "        AND e.data->'dataset_row'->>'dataset' = $3) x "
+    "   WHERE NOT EXISTS (SELECT 1 FROM release_rows r WHERE r.row_id = x.row_id) "
+    "     AND NOT EXISTS (SELECT 1 FROM release_deleted d WHERE d.row_id = x.row_id) "
+    ") g ORDER BY k, row_id",
+)
+_GONE_PAGE = "SELECT n, row_id, why FROM release_gone WHERE n > $1 ORDER BY n LIMIT $2"
+_GONE_COUNT = "SELECT count(*) AS n FROM release_gone"
 
 
 async def import_release(
@@ -416,7 +154,7 @@ async def import_release(
     *,
     deletions: str | None = None,
     skip_bad: bool = False,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     size: int | None = None,
     batch: int = DEFAULT_BATCH,
     actor: str = "timeline import",
@@ -435,17 +173,50 @@ async def import_release(
             f"{release.reason} is older than the {codebook.label} release of "
             f"{newest.date()} that {release.timeline} holds: releases go in date order"
         )
-    checked = check_file(path, codebook, progress, size)
-    report, seen, names = checked.report, checked.seen, checked.names
-    deleted = read_deletions(deletions, _id_column(codebook)) if deletions else set()
+    async with engine.connect() as conn:
+        await stage(conn)
+        try:
+            return await _import(
+                engine,
+                conn,
+                path,
+                release,
+                newest is not None,
+                deletions,
+                skip_bad,
+                progress,
+                size,
+                batch,
+                actor,
+            )
+        finally:
+            await unstage(conn)
+
+
+async def _import(
+    engine: AsyncEngine,
+    conn: AsyncConnection,
+    path: str,
+    release: Release,
+    known: bool,
+    deletions: str | None,
+    skip_bad: bool,
+    progress: Progress,
+    size: int | None,
+    batch: int,
+    actor: str,
+) -> ReleaseReport:
+    codebook = release.codebook
+    checked = await check_file(conn, path, release, progress, size, known=known)
+    report = checked.report
+    if deletions:
+        await stage_deletions(conn, deletions, codebook.required[0])
     if report.bad and not skip_bad:
         raise BadRows(report)
     ctx = WriteContext(actor=actor, correlation_id=f"{codebook.name}:{release.released}")
     metadata = ctx.metadata()
-    writer = Writer(engine)
-    tl, sources = await _prepare(writer, release, names, ctx)
-    decider = _Batch(release, sources, tl)
-
+    tl, sources = await _prepare(Writer(engine), release, checked.names, ctx)
+    decider = Decider(release, sources, tl)
     pending: dict[str, tuple[Mapped, int]] = {}
 
     def unchanged(row_id: str, state: Assertion) -> bool:
@@ -453,7 +224,7 @@ async def import_release(
         mapped, _ = pending[row_id]
         if state.last_reported_at > release.reported_at or state.status == "retracted":
             return False  # decided from the stream: known-at folds, or a note
-        if _same(state, decider.fields(mapped)):
+        if same(state, fields(mapped)):
             report.unchanged += 1
             return True
         return False
@@ -466,47 +237,69 @@ async def import_release(
             report.error(f"line {line}: {error}")
             return []
 
-    written_once: set[str] = set()  # of the repeated ids only: the first row is the one written
-    for row, mapped, read in _good_rows(path, codebook, None):
-        if mapped.row_id in checked.repeated:
-            if mapped.row_id in written_once:
-                continue
-            written_once.add(mapped.row_id)
-        pending[mapped.row_id] = (mapped, row.line)
-        if len(pending) >= batch:
-            await _write_batch(engine, release, list(pending), decide_row, metadata, unchanged)
-            pending.clear()
-            progress("writing", read, size)
-    if pending:
-        await _write_batch(engine, release, list(pending), decide_row, metadata, unchanged)
+    last, done = 0, 0
+    while rows := await fetch(conn, _PENDING, last, batch):
         pending.clear()
-    progress("writing", size or 0, size)
-
-    if not release.full:
-        seen = {r for r in deleted if r in seen}  # all that is asked of it from here on
-        checked.seen.clear()
-    gone: dict[str, str] = {}
-    for row_id in sorted(deleted):
-        if row_id in seen:
-            report.note(f"row {row_id}: listed as deleted and in the release; kept")
-        else:
-            gone[row_id] = "deleted by the dataset"
-    if release.full:
-        async with engine.connect() as conn:
-            rows = await conn.execute(_DATASET_ROWS, {"slug": tl.slug, "dataset": codebook.name})
-            for (row_id,) in rows:
-                if row_id not in seen:
-                    gone.setdefault(row_id, "no longer in the release")
-    ids = list(gone)
-    for first in range(0, len(ids), batch):
-        chunk = ids[first : first + batch]
-        await _write_batch(
-            engine,
+        hashes: dict[str, bytes] = {}
+        for r in rows:
+            pending[r["row_id"]] = (mapped_decoder.decode(r["mapped"]), r["line"])
+            hashes[r["row_id"]] = bytes(r["row_hash"])
+        last = rows[-1]["line"]
+        await write_rows(
+            conn,
             release,
-            chunk,
-            lambda row_id, recorded: decider.retract(row_id, recorded, gone[row_id], report),
+            list(pending),
+            decide_row,
             metadata,
-            lambda row_id, state: state.status == "retracted",
+            settled=unchanged,
+            fresh=not known,
+            hashes=hashes,
         )
-        progress("retracting", first + len(chunk), len(ids))
+        done += len(rows)
+        progress("writing", done, checked.pending)
+    await conn.commit()
+    await _retract(conn, release, decider, report, metadata, batch, progress)
     return report
+
+
+def _retracted(row_id: str, state: Assertion) -> bool:
+    return state.status == "retracted"
+
+
+async def _retract(
+    conn: AsyncConnection,
+    release: Release,
+    decider: Decider,
+    report: ReleaseReport,
+    metadata: dict[str, str],
+    batch: int,
+    progress: Progress,
+) -> None:
+    """Retract the rows the release deletes; note the deleted rows it still has."""
+    for r in await fetch(conn, _KEPT):
+        report.note(f"row {r['row_id']}: listed as deleted and in the release; kept")
+    create, fill = _GONE
+    await fetch(conn, create)
+    await fetch(conn, fill, release.full, release.timeline, release.codebook.name)
+    (count,) = await fetch(conn, _GONE_COUNT)
+    await conn.commit()
+    total, last, done = count["n"], 0, 0
+    why: dict[str, str] = {}
+
+    def retract(row_id: str, recorded: Sequence[RecordedEvent]) -> list[AssertionEvent]:
+        return decider.retract(row_id, recorded, why[row_id], report)
+
+    while rows := await fetch(conn, _GONE_PAGE, last, batch):
+        why = {r["row_id"]: r["why"] for r in rows}
+        last = rows[-1]["n"]
+        await write_rows(
+            conn,
+            release,
+            list(why),
+            retract,
+            metadata,
+            settled=_retracted,
+        )
+        done += len(rows)
+        progress("retracting", done, total)
+    await conn.commit()
