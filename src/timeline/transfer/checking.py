@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -78,11 +79,24 @@ async def unstage(conn: AsyncConnection) -> None:
     await conn.commit()
 
 
+@lru_cache(maxsize=16)
+def _hash_order(name: str, header: tuple[str, ...]) -> tuple[bytes, tuple[str, ...]]:
+    """What a row's hash starts with (the dataset, the mapping, the column names sorted),
+    and the columns in that order."""
+    names = tuple(sorted(header))
+    prefix = "\x1f".join((name, *names)).encode() + b"\x1e" + MAPPING_VERSION
+    return prefix, names
+
+
 def row_hash(codebook: Codebook, row: Row) -> bytes:
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(codebook.name.encode() + b"\x1f" + MAPPING_VERSION)
-    for name in sorted(row.cells):
-        digest.update(b"\x1e" + name.encode() + b"\x1f" + row.cells[name].encode())
+    """A hash of the row's cells by column name, the same whatever the columns' order."""
+    prefix, names = _hash_order(codebook.name, row.header)
+    cells = row.cells
+    digest = hashlib.blake2b(prefix, digest_size=16)
+    joined = "\x1f".join([cells[n] for n in names])
+    if joined.count("\x1f") != len(names) - 1:  # a cell holds the separator: lengths too
+        joined = "\x00" + "".join(f"{len(cells[n])}:{cells[n]}" for n in names)  # no cell has NUL
+    digest.update(joined.encode())
     return digest.digest()
 
 

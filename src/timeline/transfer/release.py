@@ -63,7 +63,7 @@ from timeline.transfer.report import (
     ReleaseReport,
     no_progress,
 )
-from timeline.transfer.writing import write_rows
+from timeline.transfer.writing import Pipeline, Rows, write_rows
 
 __all__ = ["BadRows", "HeaderError", "Release", "ReleaseOutOfOrder", "ReleaseReport"]
 
@@ -219,50 +219,64 @@ async def _import(
     decider = Decider(release, sources, tl)
     pending: dict[str, tuple[Mapped, int]] = {}
 
-    def unchanged(row_id: str, state: Assertion) -> bool:
+    def unchanged(row_id: str, state: Assertion, into: ReleaseReport) -> bool:
         """A row equal to its assertion, whose knowledge this release does not precede."""
         mapped, _ = pending[row_id]
         if state.last_reported_at > release.reported_at or state.status == "retracted":
             return False  # decided from the stream: known-at folds, or a note
         if same(state, fields(mapped)):
-            report.unchanged += 1
+            into.unchanged += 1
             return True
         return False
 
-    def decide_row(row_id: str, recorded: Sequence[RecordedEvent]) -> list[AssertionEvent]:
+    def decide_row(
+        row_id: str, recorded: Sequence[RecordedEvent], into: ReleaseReport
+    ) -> list[AssertionEvent]:
         mapped, line = pending[row_id]
         try:
-            return decider.record_or_revise(mapped, recorded, report, line)
+            return decider.record_or_revise(mapped, recorded, into, line)
         except DomainError as error:
-            report.error(f"line {line}: {error}")
+            into.error(f"line {line}: {error}")
             return []
 
     last, done = 0, 0
-    while rows := await fetch(conn, _PENDING, last, batch):
-        pending.clear()
-        hashes: dict[str, bytes] = {}
-        for r in rows:
-            pending[r["row_id"]] = (mapped_decoder.decode(r["mapped"]), r["line"])
-            hashes[r["row_id"]] = bytes(r["row_hash"])
-        last = rows[-1]["line"]
-        await write_rows(
-            conn,
-            release,
-            list(pending),
-            decide_row,
-            metadata,
-            settled=unchanged,
-            fresh=not known,
-            hashes=hashes,
-        )
-        done += len(rows)
-        progress("writing", done, checked.pending)
+    previous: dict[str, tuple[Mapped, int]] = {}
+    async with engine.connect() as writer:
+        pipeline = Pipeline(conn, writer, report)
+        try:
+            while rows := await fetch(conn, _PENDING, last, batch):
+                current: dict[str, tuple[Mapped, int]] = {}
+                hashes: dict[str, bytes] = {}
+                for r in rows:
+                    current[r["row_id"]] = (mapped_decoder.decode(r["mapped"]), r["line"])
+                    hashes[r["row_id"]] = bytes(r["row_hash"])
+                # This batch and the one being written, which a conflict decides again;
+                # rebound, not changed, as that one may be deciding in its thread.
+                pending = {**previous, **current}
+                previous = current
+                last = rows[-1]["line"]
+                ids = [r["row_id"] for r in rows]
+                await pipeline.put(
+                    Rows(
+                        release=release,
+                        row_ids=ids,
+                        decide=decide_row,
+                        metadata=metadata,
+                        settled=unchanged,
+                        hashes=hashes,
+                    ),
+                    fresh=not known,
+                )
+                done += len(rows)
+                progress("writing", done, checked.pending)
+        finally:
+            await pipeline.drain()
     await conn.commit()
     await _retract(conn, release, decider, report, metadata, batch, progress)
     return report
 
 
-def _retracted(row_id: str, state: Assertion) -> bool:
+def _retracted(row_id: str, state: Assertion, into: ReleaseReport) -> bool:
     return state.status == "retracted"
 
 
@@ -286,19 +300,24 @@ async def _retract(
     total, last, done = count["n"], 0, 0
     why: dict[str, str] = {}
 
-    def retract(row_id: str, recorded: Sequence[RecordedEvent]) -> list[AssertionEvent]:
-        return decider.retract(row_id, recorded, why[row_id], report)
+    def retract(
+        row_id: str, recorded: Sequence[RecordedEvent], into: ReleaseReport
+    ) -> list[AssertionEvent]:
+        return decider.retract(row_id, recorded, why[row_id], into)
 
     while rows := await fetch(conn, _GONE_PAGE, last, batch):
         why = {r["row_id"]: r["why"] for r in rows}
         last = rows[-1]["n"]
         await write_rows(
             conn,
-            release,
-            list(why),
-            retract,
-            metadata,
-            settled=_retracted,
+            Rows(
+                release=release,
+                row_ids=list(why),
+                decide=retract,
+                metadata=metadata,
+                settled=_retracted,
+            ),
+            report,
         )
         done += len(rows)
         progress("retracting", done, total)

@@ -43,6 +43,19 @@ class ReleaseReport(msgspec.Struct, kw_only=True):
         if len(self.notes) < SHOWN_ERRORS:
             self.notes.append(message)
 
+    def add(self, other: ReleaseReport) -> None:
+        """Count in what a batch's own report counted."""
+        self.recorded += other.recorded
+        self.revised += other.revised
+        self.unchanged += other.unchanged
+        self.retracted += other.retracted
+        for message in other.errors:
+            self.error(message)
+        self.bad += other.bad - len(other.errors)
+        for message in other.notes:
+            self.note(message)
+        self.skipped += other.skipped - len(other.notes)
+
     def sort_errors(self) -> None:
         """The errors in file order (repeated row ids are found after the others)."""
         self.errors.sort(key=lambda m: int(found.group(1)) if (found := _LINE.match(m)) else 0)
