@@ -31,7 +31,7 @@ from timeline.transfer.report import Progress, Release, ReleaseReport
 
 # Bumped when a codebook maps a row differently: every stored hash then misses once.
 MAPPING_VERSION = b"1"
-CHUNK = 5000
+CHUNK = 1000  # rows a COPY, a commit and a look-up of hashes; also the memory a chunk takes
 
 _mapped_encoder = msgspec.msgpack.Encoder()
 mapped_decoder = msgspec.msgpack.Decoder(Mapped)
