@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -25,10 +27,10 @@ from timeline.commands.handlers import retract_assertion
 from timeline.commands.writer import WriteContext, Writer
 from timeline.domain.commands import RetractAssertion
 from timeline.transfer import acled
-from timeline.transfer.checking import row_hash
 from timeline.transfer.csvrows import Row
 from timeline.transfer.dataset import assertion_id
-from timeline.transfer.release import Release, _prepare, import_release
+from timeline.transfer.release import BadRows, Release, _prepare, import_release
+from timeline.transfer.settled import row_hash
 
 DAY = date(2024, 4, 30)
 SLUG = "acled-bulk"
@@ -104,6 +106,11 @@ async def test_a_reimport_of_an_unchanged_file_reads_no_state(
     assert (report.unchanged, report.recorded, report.revised) == (50, 0, 0)
 
 
+def _csv(path: Path, header: Sequence[str], rows: list[list[str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        write_csv(f, header, rows)
+
+
 def _columns_reversed(path: Path, moved: Path) -> Path:
     with open(path, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
@@ -144,3 +151,39 @@ def test_the_row_hash_follows_every_cell_and_ignores_the_column_order(
     moved = tuple(header[i] for i in order)
     assert row_hash(acled.CODEBOOK, _row([a[i] for i in order], moved)) == first
     assert (row_hash(acled.CODEBOOK, _row(b, header)) == first) == (a == b)
+
+
+async def test_a_reimport_with_nothing_new_still_retracts_what_the_deletions_file_lists(
+    empty: AsyncEngine, tmp_path: Path
+) -> None:
+    path = write_file(tmp_path / "a.csv", "acled", 20)
+    await import_release(empty, str(path), _release())
+    gone = acled_row(4)[acled.COLUMNS.index("event_id_cnty")]
+    deletions = tmp_path / "deleted.csv"
+    _csv(deletions, ("event_id_cnty", "deleted_timestamp"), [[gone, "1714000000"], ["XYZ9", "1"]])
+    report = await import_release(empty, str(path), _release(), deletions=str(deletions))
+    assert (report.rows, report.unchanged, report.retracted) == (20, 20, 0)
+    never = "row XYZ9: deleted by the dataset, but this timeline never had it"
+    assert report.notes == [f"row {gone}: listed as deleted and in the release; kept", never]
+    kept = tmp_path / "kept.csv"  # the release without that row: now it is retracted
+    write_file(kept, "acled", 20, skip=[4])
+    report = await import_release(empty, str(kept), _release(), deletions=str(deletions))
+    assert (report.rows, report.unchanged, report.retracted) == (19, 19, 1)
+    assert report.notes == [never]
+
+
+async def test_a_row_repeated_whole_in_a_reimport_is_still_a_bad_row(
+    empty: AsyncEngine, tmp_path: Path
+) -> None:
+    rows = [acled_row(i) for i in range(6)]
+    path = tmp_path / "a.csv"
+    _csv(path, acled.COLUMNS, rows)
+    await import_release(empty, str(path), _release())
+    _csv(path, acled.COLUMNS, [*rows, rows[2]])
+    where = rf"line {_line(path, 6)}, column 1 \(event_id_cnty\): the row id appears"
+    with pytest.raises(BadRows, match=where):
+        await import_release(empty, str(path), _release())
+    _csv(path, acled.COLUMNS, [*rows[:3], [], *rows[3:], rows[2]])  # a blank line: COPY
+    # refuses it where csvrows skips it, so this import goes row by row
+    report = await import_release(empty, str(path), _release(), skip_bad=True)
+    assert (report.rows, report.unchanged, report.bad) == (7, 6, 1)

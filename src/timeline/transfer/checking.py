@@ -16,21 +16,18 @@ name, so a file with its columns in another order hashes the same.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.store.db import copy_records, fetch
-from timeline.transfer.csvrows import HeaderError, Row, RowError, read_rows
+from timeline.transfer.csvrows import HeaderError, RowError, read_rows
 from timeline.transfer.dataset import Codebook, Mapped
 from timeline.transfer.report import Progress, Release, ReleaseReport
+from timeline.transfer.settled import row_hash
 
-# Bumped when a codebook maps a row differently: every stored hash then misses once.
-MAPPING_VERSION = b"1"
 CHUNK = 1000  # rows a COPY, a commit and a look-up of hashes; also the memory a chunk takes
 
 _mapped_encoder = msgspec.msgpack.Encoder()
@@ -47,6 +44,7 @@ _UNSTAGE = (
     "DROP TABLE IF EXISTS pg_temp.release_rows",
     "DROP TABLE IF EXISTS pg_temp.release_deleted",
     "DROP TABLE IF EXISTS pg_temp.release_gone",
+    "DROP TABLE IF EXISTS pg_temp.release_raw",
 )
 _SETTLED = (
     "SELECT w.row_id FROM unnest($1::text[], $2::bytea[]) AS w (row_id, row_hash) "
@@ -79,34 +77,13 @@ async def unstage(conn: AsyncConnection) -> None:
     await conn.commit()
 
 
-@lru_cache(maxsize=16)
-def _hash_order(name: str, header: tuple[str, ...]) -> tuple[bytes, tuple[str, ...]]:
-    """What a row's hash starts with (the dataset, the mapping, the column names sorted),
-    and the columns in that order."""
-    names = tuple(sorted(header))
-    prefix = "\x1f".join((name, *names)).encode() + b"\x1e" + MAPPING_VERSION
-    return prefix, names
-
-
-def row_hash(codebook: Codebook, row: Row) -> bytes:
-    """A hash of the row's cells by column name, the same whatever the columns' order."""
-    prefix, names = _hash_order(codebook.name, row.header)
-    cells = row.cells
-    digest = hashlib.blake2b(prefix, digest_size=16)
-    joined = "\x1f".join([cells[n] for n in names])
-    if joined.count("\x1f") != len(names) - 1:  # a cell holds the separator: lengths too
-        joined = "\x00" + "".join(f"{len(cells[n])}:{cells[n]}" for n in names)  # no cell has NUL
-    digest.update(joined.encode())
-    return digest.digest()
-
-
 class Checked(msgspec.Struct, kw_only=True):
     """What the first pass learns: the report, the source names of the rows to write, and
     how many rows are staged to write (`pending`)."""
 
     report: ReleaseReport
     names: set[str]
-    pending: int
+    pending: int = 0
 
 
 def _chunks(path: str, codebook: Codebook, report: ReleaseReport) -> Iterator[list[Any]]:

@@ -46,13 +46,14 @@ from timeline.domain.timelines import Timeline
 from timeline.store.codec import RecordedEvent
 from timeline.store.db import fetch
 from timeline.transfer.checking import (
+    Checked,
     check_file,
     mapped_decoder,
     stage,
     stage_deletions,
     unstage,
 )
-from timeline.transfer.csvrows import HeaderError
+from timeline.transfer.csvrows import HeaderError, read_header
 from timeline.transfer.dataset import Mapped, source_id
 from timeline.transfer.deciding import Decider, fields, same
 from timeline.transfer.report import (
@@ -63,6 +64,7 @@ from timeline.transfer.report import (
     ReleaseReport,
     no_progress,
 )
+from timeline.transfer.settled import all_settled
 from timeline.transfer.writing import Pipeline, Rows, write_rows
 
 __all__ = ["BadRows", "HeaderError", "Release", "ReleaseOutOfOrder", "ReleaseReport"]
@@ -98,24 +100,56 @@ async def _prepare(
 
 # The newest release of a dataset this timeline holds: every event a release writes
 # carries its date as reported_at (recordings and revisions also the dataset row,
-# retractions the release in their reason).
+# retractions the release in their reason). `dataset_releases` remembers the newest an
+# import wrote and the log's end then, so only the events after it are read; without
+# a row (a store that got the timeline by `timeline import` of NDJSON), all of them.
+_DATASET_EVENTS = (
+    "SELECT max(reported_at) FROM events e WHERE {where} e.timeline = :slug "
+    "AND e.stream_type = 'assertion' "
+    "AND (e.data->'dataset_row'->>'dataset' = :dataset "
+    "     OR (e.type = 'AssertionRetracted' AND e.data->>'reason' LIKE :reason))"
+)
 _NEWEST_RELEASE = text(
-    "SELECT max(reported_at) FROM events WHERE timeline = :slug AND stream_type = 'assertion' "
-    "AND (data->'dataset_row'->>'dataset' = :dataset "
-    "     OR (type = 'AssertionRetracted' AND data->>'reason' LIKE :reason))"
+    "SELECT r.reported_at, ("
+    + _DATASET_EVENTS.format(where="e.position > r.through_position AND")
+    + ") AS later FROM dataset_releases r WHERE r.timeline = :slug AND r.dataset = :dataset"
+)
+_ANY_RELEASE = text(_DATASET_EVENTS.format(where=""))
+_RELEASED = text(
+    "INSERT INTO dataset_releases AS r (timeline, dataset, reported_at, through_position) "
+    "SELECT :slug, :dataset, CAST(:at AS timestamptz), coalesce(max(position), 0) FROM events "
+    "ON CONFLICT (timeline, dataset) DO UPDATE SET "
+    "reported_at = greatest(r.reported_at, excluded.reported_at), "
+    "through_position = greatest(r.through_position, excluded.through_position)"
 )
 
 
-async def newest_release(engine: AsyncEngine, release: Release) -> datetime | None:
-    """When the newest release of this dataset in this timeline was reported, if any."""
-    params = {
+def _params(release: Release) -> dict[str, str]:
+    return {
         "slug": release.timeline,
         "dataset": release.codebook.name,
         "reason": f"{release.codebook.label} release %",
     }
+
+
+async def newest_release(engine: AsyncEngine, release: Release) -> datetime | None:
+    """When the newest release of this dataset in this timeline was reported, if any."""
     async with engine.connect() as conn:
-        newest: datetime | None = await conn.scalar(_NEWEST_RELEASE, params)
-    return newest
+        row = (await conn.execute(_NEWEST_RELEASE, _params(release))).first()
+        if row is None:
+            newest: datetime | None = await conn.scalar(_ANY_RELEASE, _params(release))
+            return newest
+        times: list[datetime] = [t for t in (row.reported_at, row.later) if t is not None]
+        return max(times)
+
+
+async def _remember(engine: AsyncEngine, release: Release) -> None:
+    """Note this release as the newest one an import wrote, with the log's end now."""
+    at = release.reported_at
+    async with engine.begin() as conn:
+        await conn.execute(
+            _RELEASED, {"slug": release.timeline, "dataset": release.codebook.name, "at": at}
+        )
 
 
 _PENDING = (
@@ -176,7 +210,7 @@ async def import_release(
     async with engine.connect() as conn:
         await stage(conn)
         try:
-            return await _import(
+            report = await _import(
                 engine,
                 conn,
                 path,
@@ -191,6 +225,8 @@ async def import_release(
             )
         finally:
             await unstage(conn)
+    await _remember(engine, release)
+    return report
 
 
 async def _import(
@@ -207,7 +243,15 @@ async def _import(
     actor: str,
 ) -> ReleaseReport:
     codebook = release.codebook
-    checked = await check_file(conn, path, release, progress, size, known=known)
+    settled = None
+    if known:  # a re-import: perhaps every row is settled, and none needs reading
+        header = read_header(path, codebook.required)
+        settled = await all_settled(conn, path, codebook, header, release.timeline)
+    if settled is not None:
+        checked = Checked(report=ReleaseReport(rows=settled, unchanged=settled), names=set())
+        progress("checking", size or 0, size)
+    else:
+        checked = await check_file(conn, path, release, progress, size, known=known)
     report = checked.report
     if deletions:
         await stage_deletions(conn, deletions, codebook.required[0])

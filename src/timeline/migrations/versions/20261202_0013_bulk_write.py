@@ -31,10 +31,16 @@ def upgrade() -> None:
         "assertion_id text NOT NULL, row_hash bytea NOT NULL, last_position bigint NOT NULL, "
         "PRIMARY KEY (timeline, dataset, row_id))"
     )
+    op.execute(
+        "CREATE TABLE dataset_releases ("
+        "timeline text NOT NULL, dataset text NOT NULL, reported_at timestamptz NOT NULL, "
+        "through_position bigint NOT NULL, PRIMARY KEY (timeline, dataset))"
+    )
     run_sql("timeline_bulk_write.v1")
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS public.timeline_bulk_write(jsonb, timestamptz)")
     op.execute("DROP FUNCTION IF EXISTS public.timeline_bulk_staging()")
+    op.execute("DROP TABLE IF EXISTS dataset_releases")
     op.execute("DROP TABLE IF EXISTS dataset_rows")
