@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.transfer.generate import acled_row, write_csv, write_file
+from tests.transfer.test_acled import _line_of as _line
 from timeline.commands.handlers import retract_assertion
 from timeline.commands.writer import WriteContext, Writer
 from timeline.domain.commands import RetractAssertion
@@ -122,18 +123,6 @@ def _columns_reversed(path: Path, moved: Path) -> Path:
 
 def _row(cells: list[str], header: tuple[str, ...] = acled.COLUMNS) -> Row:
     return Row(2, dict(zip(header, cells, strict=True)), header)
-
-
-def _line(path: Path, index: int) -> int:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        next(reader)
-        start = reader.line_num + 1
-        for i, _ in enumerate(reader):
-            if i == index:
-                return start
-            start = reader.line_num + 1
-    raise AssertionError
 
 
 # A cell is decoded UTF-8 without NUL (csvrows refuses NUL): no surrogates either.
