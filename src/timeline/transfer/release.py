@@ -29,9 +29,7 @@ release are found by SQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from timeline.commands.handlers import open_timeline, register_source
@@ -56,6 +54,7 @@ from timeline.transfer.checking import (
 from timeline.transfer.csvrows import HeaderError, read_header
 from timeline.transfer.dataset import Mapped, source_id
 from timeline.transfer.deciding import Decider, fields, same
+from timeline.transfer.ordering import newest_release, remember
 from timeline.transfer.report import (
     BadRows,
     Progress,
@@ -64,8 +63,9 @@ from timeline.transfer.report import (
     ReleaseReport,
     no_progress,
 )
+from timeline.transfer.retracting import retract
 from timeline.transfer.settled import all_settled
-from timeline.transfer.writing import Pipeline, Rows, write_rows
+from timeline.transfer.writing import Pipeline, Rows
 
 __all__ = ["BadRows", "HeaderError", "Release", "ReleaseOutOfOrder", "ReleaseReport"]
 
@@ -98,87 +98,10 @@ async def _prepare(
     return tl, many.sources
 
 
-# The newest release of a dataset this timeline holds: every event a release writes
-# carries its date as reported_at (recordings and revisions also the dataset row,
-# retractions the release in their reason). `dataset_releases` remembers the newest an
-# import wrote and the log's end then, so only the events after it are read; without
-# a row (a store that got the timeline by `timeline import` of NDJSON), all of them.
-_DATASET_EVENTS = (
-    "SELECT max(reported_at) FROM events e WHERE {where} e.timeline = :slug "
-    "AND e.stream_type = 'assertion' "
-    "AND (e.data->'dataset_row'->>'dataset' = :dataset "
-    "     OR (e.type = 'AssertionRetracted' AND e.data->>'reason' LIKE :reason))"
-)
-_NEWEST_RELEASE = text(
-    "SELECT r.reported_at, ("
-    + _DATASET_EVENTS.format(where="e.position > r.through_position AND")
-    + ") AS later FROM dataset_releases r WHERE r.timeline = :slug AND r.dataset = :dataset"
-)
-_ANY_RELEASE = text(_DATASET_EVENTS.format(where=""))
-_RELEASED = text(
-    "INSERT INTO dataset_releases AS r (timeline, dataset, reported_at, through_position) "
-    "SELECT :slug, :dataset, CAST(:at AS timestamptz), coalesce(max(position), 0) FROM events "
-    "ON CONFLICT (timeline, dataset) DO UPDATE SET "
-    "reported_at = greatest(r.reported_at, excluded.reported_at), "
-    "through_position = greatest(r.through_position, excluded.through_position)"
-)
-
-
-def _params(release: Release) -> dict[str, str]:
-    return {
-        "slug": release.timeline,
-        "dataset": release.codebook.name,
-        "reason": f"{release.codebook.label} release %",
-    }
-
-
-async def newest_release(engine: AsyncEngine, release: Release) -> datetime | None:
-    """When the newest release of this dataset in this timeline was reported, if any."""
-    async with engine.connect() as conn:
-        row = (await conn.execute(_NEWEST_RELEASE, _params(release))).first()
-        if row is None:
-            newest: datetime | None = await conn.scalar(_ANY_RELEASE, _params(release))
-            return newest
-        times: list[datetime] = [t for t in (row.reported_at, row.later) if t is not None]
-        return max(times)
-
-
-async def _remember(engine: AsyncEngine, release: Release) -> None:
-    """Note this release as the newest one an import wrote, with the log's end now."""
-    at = release.reported_at
-    async with engine.begin() as conn:
-        await conn.execute(
-            _RELEASED, {"slug": release.timeline, "dataset": release.codebook.name, "at": at}
-        )
-
-
 _PENDING = (
     "SELECT line, row_id, row_hash, mapped FROM release_rows "
     "WHERE NOT settled AND line > $1 ORDER BY line LIMIT $2"
 )
-_KEPT = (
-    "SELECT DISTINCT d.row_id FROM release_deleted d "
-    "JOIN release_rows r ON r.row_id = d.row_id ORDER BY d.row_id"
-)
-# The rows to retract, in order: those the deletions file lists that the release does not
-# have, then (a full release) those of the timeline's dataset rows the release left out.
-_GONE = (
-    "CREATE TEMP TABLE release_gone (n serial PRIMARY KEY, row_id text NOT NULL, why text)",
-    "INSERT INTO release_gone (row_id, why) SELECT row_id, why FROM ("
-    "  SELECT d.row_id, 'deleted by the dataset' AS why, 1 AS k FROM "
-    "    (SELECT DISTINCT row_id FROM release_deleted) d "
-    "   WHERE NOT EXISTS (SELECT 1 FROM release_rows r WHERE r.row_id = d.row_id) "
-    "  UNION ALL "
-    "  SELECT x.row_id, 'no longer in the release', 2 FROM "
-    "    (SELECT DISTINCT e.data->'dataset_row'->>'row_id' AS row_id FROM events e "
-    "      WHERE $1::boolean AND e.timeline = $2 AND e.type = 'AssertionRecorded' "
-    "        AND e.data->'dataset_row'->>'dataset' = $3) x "
-    "   WHERE NOT EXISTS (SELECT 1 FROM release_rows r WHERE r.row_id = x.row_id) "
-    "     AND NOT EXISTS (SELECT 1 FROM release_deleted d WHERE d.row_id = x.row_id) "
-    ") g ORDER BY k, row_id",
-)
-_GONE_PAGE = "SELECT n, row_id, why FROM release_gone WHERE n > $1 ORDER BY n LIMIT $2"
-_GONE_COUNT = "SELECT count(*) AS n FROM release_gone"
 
 
 async def import_release(
@@ -225,7 +148,7 @@ async def import_release(
             )
         finally:
             await unstage(conn)
-    await _remember(engine, release)
+    await remember(engine, release)
     return report
 
 
@@ -316,53 +239,5 @@ async def _import(
         finally:
             await pipeline.drain()
     await conn.commit()
-    await _retract(conn, release, decider, report, metadata, batch, progress)
+    await retract(conn, release, decider, report, metadata, batch, progress)
     return report
-
-
-def _retracted(row_id: str, state: Assertion, into: ReleaseReport) -> bool:
-    return state.status == "retracted"
-
-
-async def _retract(
-    conn: AsyncConnection,
-    release: Release,
-    decider: Decider,
-    report: ReleaseReport,
-    metadata: dict[str, str],
-    batch: int,
-    progress: Progress,
-) -> None:
-    """Retract the rows the release deletes; note the deleted rows it still has."""
-    for r in await fetch(conn, _KEPT):
-        report.note(f"row {r['row_id']}: listed as deleted and in the release; kept")
-    create, fill = _GONE
-    await fetch(conn, create)
-    await fetch(conn, fill, release.full, release.timeline, release.codebook.name)
-    (count,) = await fetch(conn, _GONE_COUNT)
-    await conn.commit()
-    total, last, done = count["n"], 0, 0
-    why: dict[str, str] = {}
-
-    def retract(
-        row_id: str, recorded: Sequence[RecordedEvent], into: ReleaseReport
-    ) -> list[AssertionEvent]:
-        return decider.retract(row_id, recorded, why[row_id], into)
-
-    while rows := await fetch(conn, _GONE_PAGE, last, batch):
-        why = {r["row_id"]: r["why"] for r in rows}
-        last = rows[-1]["n"]
-        await write_rows(
-            conn,
-            Rows(
-                release=release,
-                row_ids=list(why),
-                decide=retract,
-                metadata=metadata,
-                settled=_retracted,
-            ),
-            report,
-        )
-        done += len(rows)
-        progress("retracting", done, total)
-    await conn.commit()
