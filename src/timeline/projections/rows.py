@@ -160,7 +160,7 @@ def _state_row(rev: Revision) -> dict[str, Any]:
     }
 
 
-def _revision_row(assertion_id: str, row: LiveRow) -> dict[str, Any]:
+def _revision_row(assertion_id: str, row: LiveRow, state: dict[str, Any]) -> dict[str, Any]:
     rev = row.rev
     return {
         "assertion_id": assertion_id,
@@ -179,7 +179,7 @@ def _revision_row(assertion_id: str, row: LiveRow) -> dict[str, Any]:
         "changes": _json(rev.changes),
         "reason": reason_of(rev.step.event),
         "citations": _json(citations_of(rev.step.event)),
-        **_state_row(rev),
+        **state,
     }
 
 
@@ -206,10 +206,14 @@ def fold_stream(
     closed: list[LiveRow] = []
     for step in steps:
         _advance(rows, step, closed)
+    # A live row's state columns, made once: the current row and its revision row share
+    # them (the same objects, so a bulk write can send them once: projections/bulk.py).
+    states: dict[int, dict[str, Any]] = {}
     for row in [*closed, *rows.values()]:
         if not row.in_db:
             if row.recorded_to is None or row.recorded_to > row.recorded_from:
-                changes.inserts.append(_revision_row(assertion_id, row))
+                state = states[id(row.rev)] = _state_row(row.rev)
+                changes.inserts.append(_revision_row(assertion_id, row, state))
         elif row.dirty:
             changes.updates.append(
                 {
@@ -222,6 +226,7 @@ def fold_stream(
                 }
             )
     current = next(row.rev for row in rows.values() if row.rev.known_to is None)
-    written = {"assertion_id": assertion_id, **_state_row(current)}
+    state = states.get(id(current)) or _state_row(current)
+    written = {"assertion_id": assertion_id, **state}
     into.append(written)
     return written

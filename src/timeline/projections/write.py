@@ -109,7 +109,16 @@ _FOLDED: dict[str, tuple[Callable[[Iterable[Any]], Any], Callable[..., dict[str,
 }
 
 
-def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
+class Plan(msgspec.Struct, kw_only=True):
+    """A write's projection rows as dicts in their tables' columns: the rows of the streams
+    folded whole (per stream type), the revision rows' changes, each stream's last row."""
+
+    folded: dict[str, list[dict[str, Any]]]
+    changes: Changes
+    written: dict[StreamRef, dict[str, Any]]
+
+
+def plan_rows(loaded: ForWrite, appends: Sequence[Append]) -> Plan:
     """The projection rows `appends` change, from what `loaded` read; pure.
 
     Every append's `expected` is the version its stream was loaded at. The new
@@ -152,6 +161,13 @@ def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
                 continue
             row = planned
         written[stream] = row
+    return Plan(folded=folded, changes=changes, written=written)
+
+
+def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
+    """`plan_rows` as `timeline_write` takes them: a JSON array per table."""
+    plan = plan_rows(loaded, appends)
+    folded, changes = plan.folded, plan.changes
     payload = ProjectionRows(
         timelines=_rows_json(folded["timeline"]),
         sources=_rows_json(folded["source"]),
@@ -159,7 +175,7 @@ def plan_write(loaded: ForWrite, appends: Sequence[Append]) -> Planned:
         revisions=_rows_json(changes.inserts, _JSON_REVISION),
         cuts=_rows_json(changes.updates),
     )
-    return Planned(rows=payload, written=written)
+    return Planned(rows=payload, written=plan.written)
 
 
 # Columns whose values are JSON text already: sent as JSON, not as strings holding it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -55,17 +55,7 @@ def read_rows(stream: BinaryIO, required: Sequence[str]) -> Iterator[tuple[Row |
     """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, strict=True)
-    try:
-        header = tuple(h.strip() for h in next(reader))
-    except StopIteration:
-        raise HeaderError("the file is empty; it needs a header line") from None
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise HeaderError(f"line 1: {error}") from None
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise HeaderError(f"line 1: the header lacks the columns {', '.join(missing)}")
-    if len(set(header)) != len(header):
-        raise HeaderError("line 1: a column name appears twice")
+    header = _header(reader, required)
     start = reader.line_num + 1
     while True:
         try:
@@ -86,6 +76,29 @@ def read_rows(stream: BinaryIO, required: Sequence[str]) -> Iterator[tuple[Row |
             yield RowError(line, f"{len(record)} fields where the header has {len(header)}"), read
             continue
         yield Row(line, dict(zip(header, record, strict=True)), header), read
+
+
+def _header(reader: Any, required: Sequence[str]) -> tuple[str, ...]:
+    """The header's column names; HeaderError when it lacks one or names one twice."""
+    try:
+        header = tuple(h.strip() for h in next(reader))
+    except StopIteration:
+        raise HeaderError("the file is empty; it needs a header line") from None
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise HeaderError(f"line 1: {error}") from None
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise HeaderError(f"line 1: the header lacks the columns {', '.join(missing)}")
+    if len(set(header)) != len(header):
+        raise HeaderError("line 1: a column name appears twice")
+    return header
+
+
+def read_header(path: str, required: Sequence[str]) -> tuple[str, ...]:
+    """The column names of a file's header line (HeaderError as read_rows raises it)."""
+    with open(path, "rb") as stream:
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        return _header(csv.reader(text, strict=True), required)
 
 
 def _tell(stream: BinaryIO) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 import msgspec
 
@@ -49,6 +50,7 @@ def assertion_id(dataset: str, timeline: str, row_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{dataset}/{timeline}/{row_id}"))
 
 
+@lru_cache(maxsize=4096)
 def source_id(name: str) -> str:
     """The source a dataset's source name stands for: one per name, across datasets."""
     return str(uuid.uuid5(NAMESPACE, f"source/{name}"))
