@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,14 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.transfer.generate import acled_row, write_csv, write_file
 from tests.transfer.test_acled import _line_of as _line
-from timeline.commands.handlers import retract_assertion
+from timeline.commands.handlers import change_assertion
 from timeline.commands.writer import WriteContext, Writer
 from timeline.domain.commands import RetractAssertion
-from timeline.transfer import acled
+from timeline.transfer import acled, settled
 from timeline.transfer.csvrows import Row
 from timeline.transfer.dataset import assertion_id
 from timeline.transfer.release import BadRows, Release, _prepare, import_release
-from timeline.transfer.settled import row_hash
+from timeline.transfer.settled import csv_chunks, row_hash
 
 DAY = date(2024, 4, 30)
 SLUG = "acled-bulk"
@@ -81,7 +82,7 @@ async def test_a_stored_hash_never_hides_what_another_writer_did(
         reason="a reader found it doubled",
         reported_at=datetime(2024, 4, 30, 12, tzinfo=UTC),
     )
-    await retract_assertion(Writer(empty), cmd)
+    await change_assertion(Writer(empty), cmd)
     report = await import_release(empty, str(path), _release())
     assert (report.unchanged, report.skipped, report.recorded, report.revised) == (29, 1, 0, 0)
     assert report.notes == [
@@ -176,3 +177,45 @@ async def test_a_row_repeated_whole_in_a_reimport_is_still_a_bad_row(
     # refuses it where csvrows skips it, so this import goes row by row
     report = await import_release(empty, str(path), _release(), skip_bad=True)
     assert (report.rows, report.unchanged, report.bad) == (7, 6, 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.text(_char, max_size=12), min_size=3, max_size=3), max_size=20),
+    st.integers(min_value=1, max_value=64),
+    st.booleans(),
+)
+def test_the_pieces_a_reimport_copies_end_where_records_do(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]], size: int, crlf: bool
+) -> None:
+    """Cells with quotes, commas and newlines: each piece reads as whole records."""
+    path = tmp_path_factory.mktemp("chunks") / "f.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\r\n" if crlf else "\n").writerows([["a", "b", "c"], *rows])
+    pieces = list(csv_chunks(str(path), size))
+    assert b"".join(pieces) == path.read_bytes()
+    read = [r for p in pieces for r in csv.reader(io.StringIO(p.decode(), newline=""))]
+    whole = list(csv.reader(io.StringIO(path.read_bytes().decode(), newline="")))
+    assert read == whole
+    if crlf:  # with "\n" alone, csv leaves a bare "\r" unquoted, which ends a record too
+        assert whole == [["a", "b", "c"], *rows]
+
+
+async def test_a_reimport_in_many_short_transactions_finds_every_row_settled(
+    empty: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file COPY'd a few KB at a time and staged a few rows at a time, each committed
+    (so the live feed's horizon is never held for the whole file): the same answer."""
+    path = write_file(tmp_path / "a.csv", "acled", 60)
+    await import_release(empty, str(path), _release())
+    async with empty.begin() as conn:  # only the settled path, reading no state, passes now
+        await conn.execute(text("""UPDATE projections.assertions SET state = '{"x": 1}'"""))
+    monkeypatch.setattr(settled, "COPY_BYTES", 4096)
+    monkeypatch.setattr(settled, "STAGE_ROWS", 7)
+    pieces = list(settled.csv_chunks(str(path)))
+    assert len(pieces) > 3
+    report = await import_release(empty, str(path), _release())
+    assert (report.rows, report.unchanged, report.recorded, report.revised) == (60, 60, 0, 0)
+    second = write_file(tmp_path / "b.csv", "acled", 60, skip=[5])  # row 5 left out
+    report = await import_release(empty, str(second), _release())
+    assert report.unchanged == 59

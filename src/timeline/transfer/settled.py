@@ -19,6 +19,8 @@ line) goes the ordinary way, row by row.
 from __future__ import annotations
 
 import hashlib
+import io
+from collections.abc import Iterator
 from functools import lru_cache
 
 import asyncpg
@@ -70,9 +72,10 @@ def _settled(header: tuple[str, ...], id_index: int, where: str = "") -> str:
     )
 
 
-def _stage(header: tuple[str, ...], id_index: int) -> str:
+def _stage(header: tuple[str, ...], id_index: int, low: int, high: int) -> str:
+    """Stage raw rows low <= n < high (whole numbers the caller made)."""
     return "INSERT INTO release_rows (line, row_id, row_hash, settled) " + _settled(
-        header, id_index
+        header, id_index, where=f"WHERE n >= {int(low)} AND n < {int(high)}"
     )
 
 
@@ -93,36 +96,96 @@ _COUNT = (
 )
 
 
+# Bytes of the file a COPY, and rows a staging statement, each its own transaction: a
+# transaction that holds an id (a temporary table's rows take one) holds the live feed's
+# horizon back for every reader, so none may last as long as the file.
+COPY_BYTES = 8 << 20
+STAGE_ROWS = 50_000
+
+
+def csv_chunks(path: str, size: int | None = None) -> Iterator[bytes]:
+    """The file in pieces of about `size` bytes (COPY_BYTES), each ending where a record does.
+
+    A newline ends a record when an even number of quotes comes before it (a quoted
+    field's quotes are doubled), which is how PostgreSQL's CSV reader finds its lines.
+    Each piece starts where a record does, so only the quotes inside it count.
+    """
+    carry, step = b"", size or COPY_BYTES
+    with open(path, "rb") as stream:
+        while block := stream.read(step):
+            block = carry + block
+            end, quotes, at = -1, block.count(b'"'), len(block)
+            while (newline := block.rfind(b"\n", 0, at)) >= 0:
+                quotes -= block.count(b'"', newline, at)
+                if quotes % 2 == 0:
+                    end = newline
+                    break
+                at = newline
+            if end < 0:
+                carry = block  # no record ends in it yet
+                continue
+            yield block[: end + 1]
+            carry = block[end + 1 :]
+    if carry:
+        yield carry
+
+
+async def _copy_raw(conn: AsyncConnection, path: str, width: int) -> bool:
+    """COPY the file into release_raw a piece at a time, each committed; False when COPY
+    cannot read it."""
+    driver = await driver_of(conn)
+    columns = [f"c{i}" for i in range(1, width + 1)]
+    for first, piece in enumerate(csv_chunks(path)):
+        try:
+            await driver.copy_to_table(
+                "release_raw",
+                source=io.BytesIO(piece),
+                columns=columns,
+                format="csv",
+                header=first == 0,
+                encoding="utf-8",
+            )
+        except (asyncpg.PostgresError, DBAPIError):
+            await conn.rollback()
+            return False
+        await conn.commit()
+    return True
+
+
+async def _give_up(conn: AsyncConnection) -> None:
+    """Row by row after all: what was staged goes, in its own short transaction."""
+    await conn.rollback()
+    await fetch(conn, "DROP TABLE IF EXISTS pg_temp.release_raw")
+    await fetch(conn, "TRUNCATE release_rows")
+    await conn.commit()
+
+
 async def all_settled(
     conn: AsyncConnection, path: str, codebook: Codebook, header: tuple[str, ...], slug: str
 ) -> int | None:
     """The number of rows when every row of the file is settled (their ids then staged in
-    release_rows), else None (nothing staged)."""
+    release_rows), else None (nothing staged). No transaction lasts longer than a piece."""
     columns = ", ".join(f"c{i} text" for i in range(1, len(header) + 1))
     await fetch(conn, f"CREATE TEMP TABLE release_raw (n serial, {columns})")
-    try:
-        driver = await driver_of(conn)
-        await driver.copy_to_table(
-            "release_raw",
-            source=path,
-            columns=[f"c{i}" for i in range(1, len(header) + 1)],
-            format="csv",
-            header=True,
-            encoding="utf-8",
-        )
-    except (asyncpg.PostgresError, DBAPIError):
-        await conn.rollback()  # a file COPY reads otherwise than csvrows: row by row
+    await conn.commit()
+    if not await _copy_raw(conn, path, len(header)):
+        await _give_up(conn)  # a file COPY reads otherwise than csvrows: row by row
         return None
     prefix, _ = _hash_order(codebook.name, header)
     id_index = header.index(codebook.required[0]) + 1
     (probe,) = await fetch(conn, _probe(header, id_index), prefix, slug, codebook.name)
     if probe["unsettled"]:
-        await conn.rollback()
+        await _give_up(conn)
         return None
-    await fetch(conn, _stage(header, id_index), prefix, slug, codebook.name)
+    (last,) = await fetch(conn, "SELECT coalesce(max(n), 0) AS n FROM release_raw")
+    for low in range(1, int(last["n"]) + 1, STAGE_ROWS):
+        await fetch(
+            conn, _stage(header, id_index, low, low + STAGE_ROWS), prefix, slug, codebook.name
+        )
+        await conn.commit()
     (found,) = await fetch(conn, _COUNT)
     if not (found["rows"] == found["settled"] == found["ids"]):
-        await conn.rollback()  # the raw rows and the staged ones go: row by row after all
+        await _give_up(conn)
         return None
     await fetch(conn, "DROP TABLE release_raw")
     await conn.commit()
