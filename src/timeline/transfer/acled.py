@@ -12,8 +12,7 @@ summary. Every other column is kept as written in the assertion's
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from timeline.domain.kinds import KINDS
 from timeline.domain.occurred import parse_occurred
 from timeline.domain.values import DatasetRow, Place, Quantity
 from timeline.domain.words import MONTHS as MONTH_NAMES
+from timeline.transfer import cells
 from timeline.transfer.csvrows import Row
 from timeline.transfer.dataset import Codebook, Mapped
 
@@ -172,45 +172,13 @@ def _event_date(row: Row) -> date:
         ) from None
 
 
-def _choice(row: Row, name: str, allowed: Sequence[str], *, empty: bool = False) -> str:
-    value = row.cells[name].strip()
-    if (empty and value == "") or value in allowed:
-        return value
-    shown = ", ".join(allowed[:8]) + (", ..." if len(allowed) > 8 else "")
-    raise row.cell_error(name, f"{value!r} is not one of {shown}")
-
-
-def _integer(row: Row, name: str, *, minimum: int = 0) -> int:
-    raw = row.cells[name].strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        raise row.cell_error(name, f"{raw!r} is not a whole number") from None
-    if value < minimum or value > 2**31 - 1:
-        raise row.cell_error(name, f"{value} is out of range")
-    return value
-
-
-def _coordinate(row: Row, name: str, bound: float) -> float | None:
-    raw = row.cells[name].strip()
-    if raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise row.cell_error(name, f"{raw!r} is not a number") from None
-    if not math.isfinite(value) or not -bound <= value <= bound:
-        raise row.cell_error(name, f"{value} is outside -{bound}..{bound}")
-    return value
-
-
 def split_names(cell: str) -> tuple[str, ...]:
     """ACLED's lists in one cell: names separated by semicolons."""
     return tuple(name.strip() for name in cell.split(";") if name.strip())
 
 
 def _occurred(row: Row, day: date) -> tuple[str, dict[str, str]]:
-    precision = _choice(row, "time_precision", ("1", "2", "3"))
+    precision = cells.choice(row, "time_precision", ("1", "2", "3"))
     if precision == "1":
         return day.isoformat(), {}
     if precision == "2":
@@ -229,20 +197,20 @@ def parse_row(row: Row) -> Mapped:
     if not row_id or len(row_id) > 64 or any(ch.isspace() for ch in row_id):
         raise row.cell_error("event_id_cnty", f"{row_id!r} is not an ACLED event id")
     day = _event_date(row)
-    if _integer(row, "year", minimum=1) != day.year:
+    if cells.integer(row, "year", minimum=1) != day.year:
         raise row.cell_error("year", f"{c['year']} is not the year of event_date {day}")
     occurred, kept = _occurred(row, day)
-    event_type = _choice(row, "event_type", tuple(EVENT_TYPES))
-    sub = _choice(row, "sub_event_type", EVENT_TYPES[event_type])
-    _choice(row, "disorder_type", DISORDER_TYPES)
-    _choice(row, "inter1", INTER_CODES + INTER_LABELS)
-    _choice(row, "inter2", INTER_CODES + INTER_LABELS, empty=True)
-    _choice(row, "civilian_targeting", ("Civilian targeting",), empty=True)
-    _integer(row, "timestamp")
+    event_type = cells.choice(row, "event_type", tuple(EVENT_TYPES))
+    sub = cells.choice(row, "sub_event_type", EVENT_TYPES[event_type])
+    cells.choice(row, "disorder_type", DISORDER_TYPES)
+    cells.choice(row, "inter1", INTER_CODES + INTER_LABELS)
+    cells.choice(row, "inter2", INTER_CODES + INTER_LABELS, empty=True)
+    cells.choice(row, "civilian_targeting", ("Civilian targeting",), empty=True)
+    cells.integer(row, "timestamp")
     if not c["actor1"].strip():
         raise row.cell_error("actor1", "ACLED names at least one actor")
-    lat = _coordinate(row, "latitude", 90)
-    lon = _coordinate(row, "longitude", 180)
+    lat = cells.coordinate(row, "latitude", 90)
+    lon = cells.coordinate(row, "longitude", 180)
     if (lat is None) != (lon is None):
         raise row.cell_error("longitude" if lon is None else "latitude", "give both or neither")
     location = c["location"].strip()
@@ -256,7 +224,7 @@ def parse_row(row: Row) -> Mapped:
         raise row.cell_error("notes", f"{len(notes)} characters; a summary holds 2000")
     if not notes:
         kept["notes"] = ""  # written back empty; the summary says what ACLED's columns say
-    killed = _integer(row, "fatalities")
+    killed = cells.integer(row, "fatalities")
     actors = (
         c["actor1"].strip(),
         *split_names(c["assoc_actor_1"]),

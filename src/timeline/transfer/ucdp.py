@@ -12,11 +12,11 @@ was deleted.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from timeline.domain.occurred import parse_occurred
 from timeline.domain.values import DatasetRow, Place, Quantity
+from timeline.transfer import cells
 from timeline.transfer.csvrows import Row
 from timeline.transfer.dataset import Codebook, Mapped
 
@@ -143,37 +143,6 @@ def _day(row: Row, name: str) -> date:
         raise row.cell_error(name, f"{raw!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _count(row: Row, name: str) -> int:
-    raw = row.cells[name].strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        raise row.cell_error(name, f"{raw!r} is not a whole number") from None
-    if not 0 <= value <= 2**31 - 1:
-        raise row.cell_error(name, f"{value} is out of range")
-    return value
-
-
-def _coordinate(row: Row, name: str, bound: float) -> float | None:
-    raw = row.cells[name].strip()
-    if raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise row.cell_error(name, f"{raw!r} is not a number") from None
-    if not math.isfinite(value) or not -bound <= value <= bound:
-        raise row.cell_error(name, f"{value} is outside -{bound}..{bound}")
-    return value
-
-
-def _choice(row: Row, name: str, allowed: tuple[str, ...] | dict[str, str]) -> str:
-    value = row.cells[name].strip()
-    if value not in allowed:
-        raise row.cell_error(name, f"{value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
 def parse_row(row: Row) -> Mapped:
     """The assertion fields of one GED row; RowError names the first bad cell."""
     c = row.cells
@@ -183,23 +152,27 @@ def parse_row(row: Row) -> Mapped:
     row_id = c["id"].strip()
     if not row_id.isdigit() or len(row_id) > 18:
         raise row.cell_error("id", f"{row_id!r} is not a GED id (a whole number)")
-    violence = _choice(row, "type_of_violence", VIOLENCE)
+    violence = cells.choice(row, "type_of_violence", VIOLENCE)
     start, end = _day(row, "date_start"), _day(row, "date_end")
     if end < start:
         raise row.cell_error("date_end", f"{end} is before date_start {start}")
-    if _count(row, "year") != start.year:
+    if cells.integer(row, "year") != start.year:
         raise row.cell_error("year", f"{c['year']} is not the year of date_start {start}")
-    _choice(row, "date_prec", DATE_PRECISIONS)
+    cells.choice(row, "date_prec", DATE_PRECISIONS)
     occurred = start.isoformat() if start == end else f"{start.isoformat()}/{end.isoformat()}"
     parse_occurred(occurred)
-    best, low, high = _count(row, "best"), _count(row, "low"), _count(row, "high")
+    best, low, high = (
+        cells.integer(row, "best"),
+        cells.integer(row, "low"),
+        cells.integer(row, "high"),
+    )
     if not low <= best <= high:
         raise row.cell_error("best", f"best {best} is not within low {low} .. high {high}")
-    lat = _coordinate(row, "latitude", 90)
-    lon = _coordinate(row, "longitude", 180)
+    lat = cells.coordinate(row, "latitude", 90)
+    lon = cells.coordinate(row, "longitude", 180)
     if (lat is None) != (lon is None):
         raise row.cell_error("longitude" if lon is None else "latitude", "give both or neither")
-    precision = WHERE_PRECISION[_choice(row, "where_prec", WHERE_PRECISION)]
+    precision = WHERE_PRECISION[cells.choice(row, "where_prec", WHERE_PRECISION)]
     where = c["where_coordinates"].strip() or c["country"].strip()
     if not where:
         raise row.cell_error("where_coordinates", "names no place, and the row has no country")
