@@ -34,9 +34,10 @@ from timeline.store.read import record_to_recorded
 
 _encoder = msgspec.json.Encoder()
 
-_FOR_WRITE = (
-    # The clock first, so the statement answers a row even when no stream exists yet;
-    # read after the snapshot is taken, so it is later than every commit this load sees.
+# What a load for writing reads of each event (e) and its live revision row (r), after the
+# clock: first, so the statement answers a row even when no stream exists yet; read after
+# the snapshot is taken, so it is later than every commit the load sees.
+STREAM_READ = (
     "SELECT c.clock, x.* FROM (SELECT clock_timestamp() AS clock) c LEFT JOIN LATERAL ("
     "SELECT e.position, e.tx_id::text AS tx_id, e.stream_type, e.stream_id, e.version, e.type, "
     "e.schema_version, e.data::text AS data, e.metadata, e.timeline, e.reported_at, "
@@ -45,7 +46,10 @@ _FOR_WRITE = (
     "r.event_data::text AS r_event_data, r.state::text AS r_state, "
     "r.changes::text AS r_changes, r.last_position AS r_last_position, "
     "r.recorded_at AS r_recorded_at "
-    "FROM (SELECT * FROM unnest($1::text[], $2::text[]) "
+)
+
+_FOR_WRITE = (
+    STREAM_READ + "FROM (SELECT * FROM unnest($1::text[], $2::text[]) "
     f"      UNION SELECT 'assertion', a.assertion_id FROM {name(assertions)} a "
     "      WHERE $3::text IS NOT NULL AND a.cited_sources @> ARRAY[$3::text]"
     "     ) AS w (stream_type, stream_id) "

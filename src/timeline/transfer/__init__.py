@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import BinaryIO
 
 import msgspec
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from timeline.feed.notify import wake_readers
 from timeline.projections.temporal import parse_instant
@@ -22,6 +20,7 @@ from timeline.transfer.export import export_log, source_publishers, timeline_sta
 from timeline.transfer.formats import to_acled_csv, to_csv, to_geojson, to_timelinejs
 from timeline.transfer.importer import ImportReport, import_events
 from timeline.transfer.ndjson import BadLine
+from timeline.transfer.progress import phases
 
 __all__ = [
     "BadLine",
@@ -38,21 +37,6 @@ FORMATS = ("ndjson", "csv", "timelinejs", "geojson", "acled")
 
 def _err(message: str) -> None:
     print(f"timeline: {message}", file=sys.stderr)
-
-
-@contextmanager
-def _progress_bar() -> Iterator[Progress]:
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f}%"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal,
-    ) as bar:
-        yield bar
 
 
 @contextmanager
@@ -73,14 +57,7 @@ async def cli_import(url: str, file: str, *, keep_clocks: bool = False) -> int:
     verb = "restore" if keep_clocks else "import"
     engine = create_engine(url, pool_size=1, application=f"timeline {verb}")
     try:
-        with _open_input(file) as (stream, size), _progress_bar() as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def progress(phase: str, done: int, total: int | None) -> None:
-                if phase not in tasks:
-                    tasks[phase] = bar.add_task(phase, total=total)
-                bar.update(tasks[phase], completed=done, total=total)
-
+        with _open_input(file) as (stream, size), phases() as progress:
             report = await import_events(
                 engine,
                 stream,
@@ -135,7 +112,6 @@ async def cli_import_dataset(
         deletions=deletions,
         skip_bad=skip_bad,
         partial=partial,
-        progress_bar=_progress_bar,
     )
 
 

@@ -18,21 +18,13 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.assertions import Assertion
-from timeline.projections.write import ForWrite, live_row
+from timeline.projections.write import STREAM_READ, ForWrite, live_row
 from timeline.store.append import StreamRef
 from timeline.store.db import fetch
 from timeline.store.read import record_to_recorded
 
 _STREAMS = (
-    "SELECT c.clock, x.* FROM (SELECT clock_timestamp() AS clock) c LEFT JOIN LATERAL ("
-    "SELECT e.position, e.tx_id::text AS tx_id, e.stream_type, e.stream_id, e.version, e.type, "
-    "e.schema_version, e.data::text AS data, e.metadata, e.timeline, e.reported_at, "
-    "e.recorded_at, r.recorded_from AS r_recorded_from, r.known_from AS r_known_from, "
-    "r.known_to AS r_known_to, r.known_cut_at AS r_known_cut_at, "
-    "r.event_data::text AS r_event_data, r.state::text AS r_state, "
-    "r.changes::text AS r_changes, r.last_position AS r_last_position, "
-    "r.recorded_at AS r_recorded_at "
-    "FROM unnest($1::text[]) AS w (stream_id) "
+    STREAM_READ + "FROM unnest($1::text[]) AS w (stream_id) "
     "CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.stream_type = 'assertion' "
     "  AND e.stream_id = w.stream_id) e "
     "LEFT JOIN LATERAL (SELECT * FROM projections.revisions r WHERE r.assertion_id = e.stream_id "

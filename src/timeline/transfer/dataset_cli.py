@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
-
-from rich.progress import Progress, TaskID
 
 from timeline.domain.errors import DomainError
 from timeline.feed.notify import wake_readers
@@ -16,6 +12,7 @@ from timeline.store.db import create_engine
 from timeline.transfer import acled, ucdp
 from timeline.transfer.csvrows import HeaderError
 from timeline.transfer.dataset import Codebook
+from timeline.transfer.progress import phases
 from timeline.transfer.release import (
     BadRows,
     Release,
@@ -61,7 +58,6 @@ async def import_dataset(
     deletions: str | None,
     skip_bad: bool,
     partial: bool = False,
-    progress_bar: Callable[[], AbstractContextManager[Progress]],
 ) -> int:
     """0 when imported; 1 on bad rows (nothing written without --skip-bad); 2 on bad arguments."""
     codebook = CODEBOOKS[fmt]
@@ -83,14 +79,7 @@ async def import_dataset(
         return 1
     engine = create_engine(url, pool_size=2, application="timeline import")
     try:
-        with progress_bar() as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def progress(phase: str, done: int, total: int | None) -> None:
-                if phase not in tasks:
-                    tasks[phase] = bar.add_task(phase, total=total)
-                bar.update(tasks[phase], completed=done, total=total)
-
+        with phases() as progress:
             report = await import_release(
                 engine,
                 file,
