@@ -21,30 +21,19 @@ from timeline.store.codec import RecordedEvent
 from timeline.transfer.dataset import Mapped, assertion_id, source_id
 from timeline.transfer.report import Release, ReleaseReport
 
+# The assertion fields a row sets, as a recording or a revision carries them.
+FIELDS = ("occurred", "kind", "summary", "place", "actors", "quantities", "dataset_row")
+
 
 def fields(mapped: Mapped) -> dict[str, Any]:
     """The assertion fields a row sets, as a revision or a recording carries them."""
-    return {
-        "occurred": mapped.occurred,
-        "kind": mapped.kind,
-        "summary": mapped.summary,
-        "place": mapped.place,
-        "actors": mapped.actors,
-        "quantities": mapped.quantities,
-        "dataset_row": mapped.dataset_row,
-    }
+    return {name: getattr(mapped, name) for name in FIELDS}
 
 
 def same(known: Assertion, fields: dict[str, Any]) -> bool:
     """Whether an assertion says what a row's fields say."""
-    return bool(
-        known.occurred.text == fields["occurred"]
-        and known.kind == fields["kind"]
-        and known.summary == fields["summary"]
-        and known.place == fields["place"]
-        and known.actors == fields["actors"]
-        and known.quantities == fields["quantities"]
-        and known.dataset_row == fields["dataset_row"]
+    return known.occurred.text == fields["occurred"] and all(
+        getattr(known, name) == fields[name] for name in FIELDS[1:]
     )
 
 
@@ -67,15 +56,10 @@ class Decider:
         citations = tuple(Citation(source_id=source_id(n)) for n in mapped.sources)
         at = self.release.reported_at
         row = fields(mapped)
+        said = {"assertion_id": aid, "citations": citations, "reported_at": at, **row}
         if not recorded:
             report.recorded += 1
-            cmd = RecordAssertion(
-                assertion_id=aid,
-                timeline=self.release.timeline,
-                citations=citations,
-                reported_at=at,
-                **row,
-            )
+            cmd = RecordAssertion(timeline=self.release.timeline, **said)
             return assertions.record_assertion(None, cmd, self.timeline, self.sources)
         history = _history(recorded)
         current = assertions.fold(history)
@@ -91,13 +75,7 @@ class Decider:
             report.unchanged += 1
             return []
         report.revised += 1
-        revision = ReviseAssertion(
-            assertion_id=aid,
-            reason=self.release.reason,
-            citations=citations,
-            reported_at=at,
-            **row,
-        )
+        revision = ReviseAssertion(reason=self.release.reason, **said)
         return assertions.revise_assertion(current, revision, self.sources)
 
     def retract(
