@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.projections.snapshot import snapshot
 from tests.projections.world import World, at, killed
 from timeline.commands.writer import Writer
+from timeline.projections import build_schema
 from timeline.projections import rebuild as rebuild_module
 from timeline.projections.assertions import get_assertion
 from timeline.projections.rebuild import BUILD_SCHEMA, RebuildIncomplete, rebuild
@@ -57,7 +58,7 @@ async def test_a_rebuild_resumes_after_a_crash_from_its_last_batch(
     await _busy_world(rebuild_writer)
     before = await snapshot(rebuild_engine)
     # a run that died after two batches: the build schema holds them and its cursor
-    build = await rebuild_module._prepare(rebuild_engine)
+    build = await build_schema.prepare(rebuild_engine)
     assert build.stream is not None
     stream, cache = build.stream, RowCache()
     for _ in range(2):

@@ -1,6 +1,6 @@
 """Rebuild: replay the whole log into a fresh schema and swap it in while reads go on.
 
-1. Tables are made in `projections_build` (primary keys only). The horizon H
+1. Tables are made in `projections_build` (primary keys only; build_schema.py). The horizon H
    (the feed's: the oldest transaction of this database still running,
    `timeline_feed_horizon()`, store/feed.py) is fixed: every
    event written by a transaction older than H is committed, and no new one can
@@ -37,44 +37,29 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from sqlalchemy import BigInteger, Column, DateTime, Table, Text, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.schema import CreateTable
 
 from timeline.projections import apply
-from timeline.projections.assertions import assertions, revisions
+from timeline.projections.build_schema import (
+    BUILD_SCHEMA,
+    LOADING,
+    OLD_SCHEMA,
+    TABLES,
+    Feed,
+    StreamKey,
+    prepare,
+    translated,
+)
 from timeline.projections.indexes import create_indexes
 from timeline.projections.revising import RowCache
 from timeline.projections.schema import SCHEMA
-from timeline.projections.sources import sources
-from timeline.projections.timelines import timelines
 from timeline.store.feed import HORIZON
 from timeline.store.read import COLUMNS, row_to_recorded
-from timeline.store.tables import metadata
 
-BUILD_SCHEMA = "projections_build"
-OLD_SCHEMA = "projections_old"
-# Where step 1 (stream order) is: dropped when it is done, so never swapped in.
-LOADING = f"{BUILD_SCHEMA}.loading"
 _LOCK = 7261602
 
-# What the projections were built to by the last rebuild (one row).
-build = Table(
-    "build",
-    metadata,
-    Column("name", Text, primary_key=True),
-    Column("feed_tx_id", BigInteger, nullable=False),
-    Column("feed_position", BigInteger, nullable=False),
-    Column("events", BigInteger, nullable=False),
-    Column("state", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    schema=SCHEMA,
-)
-_TABLES = (timelines, sources, assertions, revisions, build)
-
 Progress_ = Callable[[int, int], None]
-Feed = tuple[int, int]  # (transaction id, position)
-StreamKey = tuple[str, str, int]  # (stream type, stream id, version)
 
 
 class RebuildResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -88,81 +73,6 @@ class RebuildResult(msgspec.Struct, frozen=True, kw_only=True):
 
 class RebuildIncomplete(RuntimeError):
     """The rebuilt tables do not hold every event of the log; nothing was swapped in."""
-
-
-class _Build(msgspec.Struct, kw_only=True):
-    """Where a build is: the feed cursor, and the stream cursor while step 1 runs."""
-
-    feed: Feed
-    stream: StreamKey | None
-    done: int
-    resumed: bool
-
-
-async def _translated(conn: AsyncConnection) -> AsyncConnection:
-    """The connection, writing `projections.*` statements into the build schema."""
-    return await conn.execution_options(schema_translate_map={SCHEMA: BUILD_SCHEMA})
-
-
-async def _schema_exists(conn: AsyncConnection, name: str) -> bool:
-    sql = text("SELECT 1 FROM pg_namespace WHERE nspname = :name")
-    return await conn.scalar(sql, {"name": name}) is not None
-
-
-async def _resume(conn: AsyncConnection) -> _Build | None:
-    """The state of a build a previous run left, if it can go on."""
-    row = (
-        await conn.execute(
-            text(
-                f"SELECT feed_tx_id, feed_position, events FROM {BUILD_SCHEMA}.build "
-                "WHERE name = 'rebuild' AND state = 'building'"
-            )
-        )
-    ).first()
-    if row is None:
-        return None
-    stream: StreamKey | None = None
-    if await conn.scalar(text(f"SELECT to_regclass('{LOADING}') IS NOT NULL")):
-        at = (
-            await conn.execute(text(f"SELECT stream_type, stream_id, version FROM {LOADING}"))
-        ).one()
-        stream = (at.stream_type, at.stream_id, int(at.version))
-    return _Build(
-        feed=(int(row.feed_tx_id), int(row.feed_position)),
-        stream=stream,
-        done=int(row.events),
-        resumed=True,
-    )
-
-
-async def _prepare(engine: AsyncEngine) -> _Build:
-    """The build schema ready to load into, fresh or as a previous run left it."""
-    async with engine.begin() as conn:
-        await conn.execute(text(f"DROP SCHEMA IF EXISTS {OLD_SCHEMA} CASCADE"))
-        if await _schema_exists(conn, BUILD_SCHEMA):
-            build = await _resume(conn)
-            if build is not None:
-                return build
-            await conn.execute(text(f"DROP SCHEMA {BUILD_SCHEMA} CASCADE"))
-        await conn.execute(text(f"CREATE SCHEMA {BUILD_SCHEMA}"))
-        translated = await _translated(conn)
-        for table in _TABLES:
-            await translated.execute(CreateTable(table))
-        # Step 1 covers the transactions older than the horizon; the feed goes on from it.
-        horizon = int(await conn.scalar(text(f"SELECT {HORIZON}::text")) or 0)
-        await conn.execute(
-            text(
-                f"INSERT INTO {BUILD_SCHEMA}.build "
-                "(name, feed_tx_id, feed_position, events, state, updated_at) "
-                "VALUES ('rebuild', :tx, 0, 0, 'building', now())"
-            ),
-            {"tx": horizon},
-        )
-        await conn.execute(
-            text(f"CREATE TABLE {LOADING} (stream_type text, stream_id text, version bigint)")
-        )
-        await conn.execute(text(f"INSERT INTO {LOADING} VALUES ('', '', 0)"))
-    return _Build(feed=(horizon, 0), stream=("", "", 0), done=0, resumed=False)
 
 
 _STREAM_BATCH = text(
@@ -184,7 +94,7 @@ async def _load_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply(await _translated(conn), recorded, cache=cache)
+    await apply(await translated(conn), recorded, cache=cache)
     last = recorded[-1]
     cursor = (last.stream_type, last.stream_id, last.version)
     await conn.execute(
@@ -231,7 +141,7 @@ async def _apply_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply(await _translated(conn), recorded, cache=cache)
+    await apply(await translated(conn), recorded, cache=cache)
     cursor = (recorded[-1].tx_id, recorded[-1].position)
     await conn.execute(
         text(
@@ -276,7 +186,7 @@ class _Run:
 async def _rebuild_locked(
     engine: AsyncEngine, batch_size: int, progress: Progress_ | None, started: float
 ) -> RebuildResult:
-    build = await _prepare(engine)
+    build = await prepare(engine)
     async with engine.connect() as conn:
         total = int(await conn.scalar(text("SELECT count(*) FROM events")) or 0)
     run = _Run(build.done, total, progress)
@@ -296,7 +206,7 @@ async def _rebuild_locked(
         run.add(n, last)
     await create_indexes(engine, BUILD_SCHEMA)
     async with engine.begin() as conn:
-        for table in _TABLES:
+        for table in TABLES:
             await conn.execute(text(f"ANALYZE {BUILD_SCHEMA}.{table.name}"))
     async with engine.begin() as conn:
         # Appends wait from here to the commit; reads of the projections go on.
