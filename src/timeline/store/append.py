@@ -184,13 +184,7 @@ async def write(
     except DBAPIError as error:
         raise _refusal(error, appends, key) from None
     if row["replayed"]:
-        return AppendResult(
-            stream=StreamRef(row["stream_type"], row["stream_id"]),
-            version=row["version"],
-            positions=tuple(row["positions"] or ()),
-            recorded_at=row["recorded_at"],
-            replayed=True,
-        )
+        return replayed(row)
     tx_id = int(row["tx_id"])
     stored = row["recorded_at"]
     positions, versions = row["positions"], row["versions"]
@@ -298,6 +292,11 @@ async def find_idempotent(
     row = rows[0]
     if bytes(row["request_hash"]) != content_hash:
         raise IdempotencyKeyReused(key)
+    return replayed(row)
+
+
+def replayed(row: Any) -> AppendResult:
+    """The first write's result, as its key row recorded it: what a replay answers."""
     return AppendResult(
         stream=StreamRef(row["stream_type"], row["stream_id"]),
         version=row["version"],
