@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from timeline.store.db import copy_records, fetch
 from timeline.transfer.csvrows import HeaderError, RowError, read_rows
 from timeline.transfer.dataset import Codebook, Mapped
-from timeline.transfer.report import Progress, Release, ReleaseReport
+from timeline.transfer.progress import Progress
+from timeline.transfer.report import Release, ReleaseReport
 from timeline.transfer.settled import row_hash
 
 CHUNK = 1000  # rows a COPY, a commit and a look-up of hashes; also the memory a chunk takes

@@ -19,7 +19,7 @@ Committing per batch, staging included, keeps the feed's horizon moving.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -41,11 +41,9 @@ from timeline.store.restore import (
     stage,
 )
 from timeline.transfer.ndjson import BadLine, parse_line
+from timeline.transfer.progress import Progress, no_progress
 
 DEFAULT_BATCH = 5000
-
-# progress(phase, done, total): phase is "checking" (bytes read) or "restoring" (lines).
-Progress = Callable[[str, int, int | None], None]
 
 
 class ImportReport(msgspec.Struct, kw_only=True):
@@ -66,10 +64,6 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes, int]]:
         read += len(raw)
         if raw.strip():
             yield number, raw, read
-
-
-def _no_progress(phase: str, done: int, total: int | None) -> None:
-    return None
 
 
 async def _stage_file(
@@ -113,7 +107,7 @@ async def import_events(
     stream: BinaryIO,
     *,
     batch: int = DEFAULT_BATCH,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     size: int | None = None,
     project: bool = True,
     actor: str = "timeline import",

@@ -8,26 +8,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich import progress as bars
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-# progress(phase, done, total): a phase's bar appears the first time it is named.
-Phases = Callable[[str, int, int | None], None]
+# progress(phase, done, total): how far a phase ("checking" counts bytes; "writing",
+# "restoring", "retracting" count rows) has come; total None when it is not known.
+Progress = Callable[[str, int, int | None], None]
+
+
+def no_progress(phase: str, done: int, total: int | None) -> None:
+    return None
 
 
 @contextmanager
-def phases() -> Iterator[Phases]:
+def phases() -> Iterator[Progress]:
+    """A Progress drawing a bar per phase, each appearing the first time it is named."""
     console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f}%"),
-        TimeRemainingColumn(),
+    with bars.Progress(
+        bars.TextColumn("{task.description:<10}"),
+        bars.BarColumn(),
+        bars.TextColumn("{task.percentage:>5.1f}%"),
+        bars.TimeRemainingColumn(),
         console=console,
         transient=False,
         disable=not console.is_terminal,
     ) as bar:
-        tasks: dict[str, TaskID] = {}
+        tasks: dict[str, bars.TaskID] = {}
 
         def progress(phase: str, done: int, total: int | None) -> None:
             if phase not in tasks:

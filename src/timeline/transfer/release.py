@@ -55,14 +55,8 @@ from timeline.transfer.csvrows import HeaderError, read_header
 from timeline.transfer.dataset import Mapped, source_id
 from timeline.transfer.deciding import Decider, fields, same
 from timeline.transfer.ordering import newest_release, remember
-from timeline.transfer.report import (
-    BadRows,
-    Progress,
-    Release,
-    ReleaseOutOfOrder,
-    ReleaseReport,
-    no_progress,
-)
+from timeline.transfer.progress import Progress, no_progress
+from timeline.transfer.report import BadRows, Release, ReleaseOutOfOrder, ReleaseReport
 from timeline.transfer.retracting import retract
 from timeline.transfer.settled import all_settled
 from timeline.transfer.writing import Pipeline, Rows

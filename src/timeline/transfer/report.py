@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 import msgspec
@@ -12,14 +11,7 @@ from timeline.transfer.dataset import Codebook, release_reason
 
 SHOWN_ERRORS = 100  # the report lists this many bad rows, and counts the rest
 
-# progress(phase, done, total): "checking" counts bytes, "writing" and "retracting" rows.
-Progress = Callable[[str, int, int | None], None]
-
 _LINE = re.compile(r"line (\d+)")
-
-
-def no_progress(phase: str, done: int, total: int | None) -> None:
-    return None
 
 
 class ReleaseReport(msgspec.Struct, kw_only=True):

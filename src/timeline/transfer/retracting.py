@@ -16,7 +16,8 @@ from timeline.domain.events import AssertionEvent
 from timeline.store.codec import RecordedEvent
 from timeline.store.db import fetch
 from timeline.transfer.deciding import Decider
-from timeline.transfer.report import Progress, Release, ReleaseReport
+from timeline.transfer.progress import Progress
+from timeline.transfer.report import Release, ReleaseReport
 from timeline.transfer.writing import Rows, write_rows
 
 _KEPT = (
