@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from rich import progress as bars
 from rich.console import Console
 
-# progress(phase, done, total): how far a phase ("checking" counts bytes; "writing",
+# progress(phase, done, total): how far a phase ("hashing" and "checking" count bytes; "writing",
 # "restoring", "retracting" count rows) has come; total None when it is not known.
 Progress = Callable[[str, int, int | None], None]
 

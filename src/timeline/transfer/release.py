@@ -17,6 +17,9 @@ holds is refused (ReleaseOutOfOrder). A row the newer release left unchanged
 wrote nothing, so the store cannot tell that an older release slotted in
 before it is not the latest word on that row. Re-importing the newest release
 (a corrected file of the same date) is allowed.
+A re-import of the very files the timeline last took for its newest release,
+with nothing written to the timeline's assertions since, is answered from the
+files' digest without reading a row (unchanged.py).
 
 Two passes: the first (checking.py) parses and checks every row once and
 stages it in a session-local table, writing nothing; the second (writing.py)
@@ -54,11 +57,12 @@ from timeline.transfer.checking import (
 from timeline.transfer.csvrows import HeaderError, read_header
 from timeline.transfer.dataset import Mapped, source_id
 from timeline.transfer.deciding import Decider, fields, same
-from timeline.transfer.ordering import newest_release, remember
+from timeline.transfer.ordering import forget, newest_release, remember
 from timeline.transfer.progress import Progress, no_progress
 from timeline.transfer.report import BadRows, Release, ReleaseOutOfOrder, ReleaseReport
 from timeline.transfer.retracting import retract
 from timeline.transfer.settled import all_settled
+from timeline.transfer.unchanged import digest, reimport_of, same_release
 from timeline.transfer.writing import Pipeline, Rows
 
 __all__ = ["BadRows", "HeaderError", "Release", "ReleaseOutOfOrder", "ReleaseReport"]
@@ -124,6 +128,12 @@ async def import_release(
             f"{release.reason} is older than the {codebook.label} release of "
             f"{newest.date()} that {release.timeline} holds: releases go in date order"
         )
+    file_digest = digest(release, path, deletions, progress, size)
+    if newest is not None and newest == release.reported_at:
+        answer = await same_release(engine, release, file_digest)
+        if answer is not None:  # the very files it last took, and nothing changed since
+            return answer
+    await forget(engine, release)
     async with engine.connect() as conn:
         await stage(conn)
         try:
@@ -142,7 +152,7 @@ async def import_release(
             )
         finally:
             await unstage(conn)
-    await remember(engine, release)
+    await remember(engine, release, file_digest, reimport_of(report))
     return report
 
 
