@@ -27,6 +27,12 @@ def run_url(postgres_server: str) -> Iterator[str]:
         yield url
 
 
+def _interruptible() -> None:
+    """SIGINT as a terminal's session has it, even when this run was started with it ignored
+    (in the background, under nohup): make and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _make_run(url: str, port: int) -> subprocess.Popen[str]:
     env = dict(os.environ, TIMELINE_DATABASE_URL=url, TIMELINE_PORT=str(port))
     # A session of its own, as a terminal gives make: the signal can go to its group.
@@ -38,6 +44,7 @@ def _make_run(url: str, port: int) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=_interruptible,
     )
 
 

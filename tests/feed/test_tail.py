@@ -44,6 +44,12 @@ async def settled_ids(engine: AsyncEngine, after: str, positions: list[int]) -> 
     raise AssertionError("the feed never reached the committed events")
 
 
+def _interruptible() -> None:
+    """Ctrl-C ends the child as it would on a terminal, even when this run was started with
+    SIGINT ignored (in the background, under nohup), which a child would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def tail(database_url: str, *args: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "TIMELINE_DATABASE_URL": database_url}
     return await asyncio.create_subprocess_exec(
@@ -54,6 +60,7 @@ async def tail(database_url: str, *args: str) -> asyncio.subprocess.Process:
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_interruptible,
     )
 
 
