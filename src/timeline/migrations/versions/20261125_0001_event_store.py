@@ -5,8 +5,6 @@ Revises:
 Create Date: 2026-11-25 14:49:12.843174
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -16,8 +14,6 @@ from timeline.migrations import run_sql
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 class _Xid8(UserDefinedType):  # type: ignore[type-arg]

@@ -16,14 +16,10 @@ Revises: 0002
 Create Date: 2026-11-25 15:40:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

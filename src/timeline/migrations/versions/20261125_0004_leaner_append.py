@@ -15,16 +15,12 @@ Revises: 0003
 Create Date: 2026-11-25 16:10:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from timeline.migrations import run_sql
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -12,7 +12,6 @@ Revises: 0004
 Create Date: 2026-11-25 16:30:00.000000
 """
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +21,6 @@ from sqlalchemy import text
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 BATCH = 2000
 _KEYS = {

@@ -21,8 +21,6 @@ Revises: 0005
 Create Date: 2026-12-01 10:00:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -31,8 +29,6 @@ from timeline.migrations import run_sql
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 # Written out rather than imported: a migration keeps the schema it made even
 # when projections.tables moves on. SPAN_CLASS equals tables.span_class()

@@ -29,16 +29,12 @@ Revises: 0006
 Create Date: 2026-12-01 09:00:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from timeline.migrations import run_sql
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -20,16 +20,12 @@ Revises: 0007
 Create Date: 2026-12-01 23:50:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from timeline.migrations import run_sql
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -12,16 +12,12 @@ Revises: 0010
 Create Date: 2026-12-01 23:50:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 from timeline.migrations import run_sql
 
 revision: str = "0009"
 down_revision: str | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLES = ("log_leaves", "log_nodes", "log_checkpoints")
 

@@ -12,14 +12,10 @@ Revises: 0008
 Create Date: 2026-12-01 23:50:00.000000
 """
 
-from collections.abc import Sequence
-
 from alembic import op
 
 revision: str = "0010"
 down_revision: str | None = "0008"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -18,8 +18,8 @@ Create Date: 2026-12-02 14:10:00.000000
 
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision: str = "0014"
+down_revision: str | None = "0013"
 
 
 def upgrade() -> None:
