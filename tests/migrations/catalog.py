@@ -2,7 +2,8 @@
 differ from the server's).
 
 Everything a migration makes: tables and their columns, defaults and constraints, indexes,
-functions with their full definitions, triggers with whether they fire ALWAYS, and schemas.
+columns' statistics targets, functions with their full definitions, triggers with whether they
+fire ALWAYS, and schemas.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ QUERIES = {
     "sequences": f"""
         SELECT schemaname, sequencename, data_type, start_value, increment_by
           FROM pg_sequences WHERE schemaname IN {_SCHEMAS} ORDER BY 1, 2""",
+    # columns whose statistics target is not the default (ANALYZE samples them otherwise)
+    "statistics": f"""
+        SELECT n.nspname, c.relname, a.attname, a.attstattarget
+          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname IN {_SCHEMAS} AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attstattarget >= 0 ORDER BY 1, 2, 3""",
     "revision": "SELECT version_num FROM alembic_version",
 }
 

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
-from timeline.projections.assertions import assertions, revisions
+from timeline.projections.assertions import assertions, payload_statistics, revisions
 from timeline.projections.schema import SCHEMA
 from timeline.projections.sources import sources
 from timeline.projections.timelines import timelines
@@ -101,6 +101,8 @@ async def prepare(engine: AsyncEngine) -> Build:
         into = await translated(conn)
         for table in TABLES:
             await into.execute(CreateTable(table))
+        for statement in payload_statistics(BUILD_SCHEMA):
+            await conn.execute(text(statement))
         # Step 1 covers the transactions older than the horizon; the feed goes on from it.
         horizon = int(await conn.scalar(text(f"SELECT {HORIZON}::text")) or 0)
         await conn.execute(

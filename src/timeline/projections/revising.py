@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Table, Text, and_, bindparam, select, update
@@ -213,5 +214,5 @@ async def _insert(
         table.name,
         schema=translate.get(table.schema, table.schema),
         columns=columns,
-        records=[tuple(row[name] for name in columns) for row in rows],
+        records=list(map(itemgetter(*columns), rows)),
     )
