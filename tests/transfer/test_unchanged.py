@@ -23,7 +23,7 @@ from timeline.commands.handlers import change_assertion
 from timeline.commands.writer import Writer
 from timeline.domain.commands import RetractAssertion
 from timeline.store.db import asyncpg_dsn
-from timeline.transfer import acled, ordering
+from timeline.transfer import acled, ordering, ucdp
 from timeline.transfer.dataset import assertion_id
 from timeline.transfer.progress import no_progress
 from timeline.transfer.release import BadRows, Release, import_release
@@ -187,3 +187,23 @@ async def test_an_older_release_with_the_same_bytes_is_still_refused(
     await import_release(empty, str(path), _release())
     with pytest.raises(ValueError, match="older than"):
         await import_release(empty, str(path), _release(day=date(2024, 4, 1)))
+
+
+async def test_a_full_ucdp_release_again_leaves_what_it_retracted_done(
+    empty: AsyncEngine, tmp_path: Path
+) -> None:
+    """A full release retracts the rows it no longer has: the same bytes again write none."""
+    first = write_file(tmp_path / "ged-1.csv", "ucdp-ged", 12)
+    later = write_file(tmp_path / "ged-2.csv", "ucdp-ged", 12, release=2, skip=[3, 8])
+    await import_release(empty, str(first), _ged(date(2024, 6, 1)))
+    taken = await import_release(empty, str(later), _ged(date(2024, 7, 1)))
+    assert (taken.rows, taken.retracted) == (10, 2)
+    events = await _event_count(empty)
+    await _break_every_shortcut_but_the_digest(empty)
+    again = await import_release(empty, str(later), _ged(date(2024, 7, 1)))
+    assert again == ReleaseReport(rows=10, unchanged=10)
+    assert await _event_count(empty) == events
+
+
+def _ged(day: date) -> Release:
+    return Release(codebook=ucdp.CODEBOOK, timeline="ged-digest", released=day)
