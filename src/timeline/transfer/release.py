@@ -31,6 +31,7 @@ release are found by SQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -128,7 +129,8 @@ async def import_release(
             f"{release.reason} is older than the {codebook.label} release of "
             f"{newest.date()} that {release.timeline} holds: releases go in date order"
         )
-    file_digest = digest(release, path, deletions, progress, size)
+    # in a thread: hashing a million-row file takes a second the event loop need not stall
+    file_digest = await asyncio.to_thread(digest, release, path, deletions, progress, size)
     if newest is not None and newest == release.reported_at:
         answer = await same_release(engine, release, file_digest)
         if answer is not None:  # the very files it last took, and nothing changed since
