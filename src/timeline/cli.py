@@ -75,13 +75,11 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from timeline.transfer import cli_import
+    from timeline.transfer import cli_import, cli_import_dataset
 
     if args.format != "ndjson":
-        from timeline.transfer.dataset_cli import import_dataset
-
         return asyncio.run(
-            import_dataset(
+            cli_import_dataset(
                 _url(settings),
                 args.file,
                 fmt=args.format,

@@ -22,9 +22,8 @@ from tests.transfer.generate import acled_row, write_csv, write_file
 from timeline.projections.assertions import get_assertion, get_history
 from timeline.projections.temporal import Temporal
 from timeline.projections.timelines import get_timeline
-from timeline.transfer import acled, cli_export
+from timeline.transfer import acled, cli_export, cli_import_dataset
 from timeline.transfer.dataset import assertion_id, source_id
-from timeline.transfer.dataset_cli import import_dataset
 from timeline.transfer.release import BadRows, Release, import_release
 
 DATA = Path(__file__).parents[1] / "data"
@@ -193,7 +192,7 @@ async def test_the_cli_reports_bad_rows_without_a_traceback(
     empty_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _bad_file(tmp_path)
-    status = await import_dataset(
+    status = await cli_import_dataset(
         empty_url,
         str(path),
         fmt="acled",
@@ -297,7 +296,7 @@ async def test_export_leaves_out_deleted_rows_and_follows_the_knowledge_date(
 async def test_a_timeline_slug_the_domain_refuses_is_one_line_and_writes_nothing(
     empty: AsyncEngine, empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = await import_dataset(
+    status = await cli_import_dataset(
         empty_url,
         str(SAMPLE),
         fmt="acled",
