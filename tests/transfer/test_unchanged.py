@@ -180,6 +180,31 @@ async def test_a_writer_in_flight_at_the_end_of_an_import_keeps_its_digest_from_
     assert await same_release(empty, _release(), _digest(again)) is not None
 
 
+async def test_a_newer_release_written_in_flight_below_the_mark_still_orders_releases(
+    empty: AsyncEngine, empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write of a newer release's event (an NDJSON import, say) given its position before
+    an import ended and committed after: the next import must still see that release."""
+    monkeypatch.setattr(ordering, "SETTLE_SECONDS", 0.3)
+    path = write_file(tmp_path / "a.csv", "acled", 5)
+    other = await asyncpg.connect(asyncpg_dsn(empty_url))
+    try:
+        writer = other.transaction()
+        await writer.start()
+        await other.execute(  # its position is below every one the import takes
+            "INSERT INTO events (stream_type, stream_id, version, type, data, timeline, "
+            "reported_at) VALUES ('assertion', 'late', 1, 'AssertionRecorded', "
+            """'{"dataset_row": {"dataset": "acled"}}', $1, '2024-06-30T00:00:00Z')""",
+            SLUG,
+        )
+        await import_release(empty, str(path), _release(day=date(2024, 4, 1)))
+        await writer.commit()
+    finally:
+        await other.close()
+    with pytest.raises(ValueError, match="older than the ACLED release of 2024-06-30"):
+        await import_release(empty, str(path), _release())
+
+
 async def test_an_older_release_with_the_same_bytes_is_still_refused(
     empty: AsyncEngine, tmp_path: Path
 ) -> None:

@@ -19,8 +19,10 @@ from timeline.transfer.report import Release, ReleaseReport
 # The newest release of a dataset this timeline holds: every event a release writes
 # carries its date as reported_at (recordings and revisions also the dataset row,
 # retractions the release in their reason). `dataset_releases` remembers the newest an
-# import wrote and the log's end then, so only the events after it are read; without
-# a row (a store that got the timeline by `timeline import` of NDJSON), all of them.
+# import wrote and how far the log was settled then (`remember`): every event is at or
+# below through_position, or has a transaction id from settled_tx on. So only the
+# events after that are read; without a row (a store that got the timeline by
+# `timeline import` of NDJSON), all of them.
 _DATASET_EVENTS = (
     "SELECT max(reported_at) FROM events e WHERE {where} e.timeline = :slug "
     "AND e.stream_type = 'assertion' "
@@ -29,36 +31,35 @@ _DATASET_EVENTS = (
 )
 _NEWEST_RELEASE = text(
     "SELECT r.reported_at, ("
-    + _DATASET_EVENTS.format(where="e.position > r.through_position AND")
+    + _DATASET_EVENTS.format(
+        where="(e.position > r.through_position OR e.tx_id >= r.settled_tx) AND"
+    )
     + ") AS later FROM dataset_releases r WHERE r.timeline = :slug AND r.dataset = :dataset"
 )
 _ANY_RELEASE = text(_DATASET_EVENTS.format(where=""))
-# The digest, re-import report and settled_tx (unchanged.py) are of the newest release only.
+# The digest and re-import report (unchanged.py) are of the newest release only.
 _RELEASED = text(
     "INSERT INTO dataset_releases AS r "
-    "(timeline, dataset, reported_at, through_position, digest, reimport, settled_tx) "
-    "VALUES (:slug, :dataset, CAST(:at AS timestamptz), :through, CAST(:digest AS bytea), "
-    "CAST(:reimport AS jsonb), CAST(CAST(:settled_tx AS text) AS xid8)) "
+    "(timeline, dataset, reported_at, through_position, settled_tx, digest, reimport) "
+    "SELECT :slug, :dataset, CAST(:at AS timestamptz), coalesce(max(position), 0), "
+    "CAST(CAST(:settled_tx AS text) AS xid8), CAST(:digest AS bytea), "
+    "CAST(:reimport AS jsonb) FROM events "
     "ON CONFLICT (timeline, dataset) DO UPDATE SET "
     "reported_at = greatest(r.reported_at, excluded.reported_at), "
-    "through_position = greatest(r.through_position, excluded.through_position), "
+    "through_position = excluded.through_position, settled_tx = excluded.settled_tx, "
     "digest = CASE WHEN excluded.reported_at >= r.reported_at THEN excluded.digest END, "
-    "reimport = CASE WHEN excluded.reported_at >= r.reported_at THEN excluded.reimport END, "
-    "settled_tx = CASE WHEN excluded.reported_at >= r.reported_at THEN excluded.settled_tx END"
+    "reimport = CASE WHEN excluded.reported_at >= r.reported_at THEN excluded.reimport END"
 )
 _FORGET = text(
-    "UPDATE dataset_releases SET digest = NULL, reimport = NULL, settled_tx = NULL "
+    "UPDATE dataset_releases SET digest = NULL, reimport = NULL "
     "WHERE timeline = :slug AND dataset = :dataset"
 )
-# The log's end, and the first transaction id not yet handed out: a transaction that wrote
-# at or below that end has an older id.
-_END = text(
-    "SELECT coalesce(max(position), 0) AS through, "
-    "pg_snapshot_xmax(pg_current_snapshot())::text AS next_tx FROM events"
-)
+# The first transaction id not yet handed out: every transaction of the import has an older one.
+_NEXT_TX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+_HORIZON = text("SELECT timeline_feed_horizon()::text")
 _ENDED = text("SELECT timeline_feed_horizon() >= CAST(CAST(:tx AS text) AS xid8)")
-# How long `remember` waits for the writers older than the import's end to finish (a
-# writer of another client, or one of the import's own that has not yet let go).
+# How long `remember` waits for transactions older than the import's end (a writer of
+# another client) to finish, so that the settled mark lies above the import's own writes.
 SETTLE_SECONDS = 5.0
 
 
@@ -97,27 +98,29 @@ async def _settled_since(engine: AsyncEngine, tx: str) -> bool:
 async def remember(
     engine: AsyncEngine, release: Release, digest: bytes, reimport: ReleaseReport | None
 ) -> None:
-    """Note this release as the newest one an import wrote, with the log's end now, its
-    files' digest and what a re-import of them would report (None: no digest is kept).
+    """Note this release as the newest one an import wrote, how far the log was settled
+    then, its files' digest and what a re-import of them would report (None: no digest).
 
-    The digest is kept only once every transaction older than the log's end has ended:
-    a write to the timeline still in flight now could otherwise commit below settled_tx
-    and go unseen by the next re-import.
+    The mark is the feed's horizon H, then the log's end: every transaction older than H
+    had ended, so its events were visible to the later statement and lie at or below the
+    end; any other event has a transaction id from H on. So no write can slip under the
+    mark, not even one in flight now that holds a position below the end. Waiting first
+    for the transactions older than the import's end lifts H above the import's own.
     """
     async with engine.connect() as conn:
-        end = (await conn.execute(_END)).one()
-    if reimport is not None and not await _settled_since(engine, end.next_tx):
-        reimport = None
+        next_tx = str(await conn.scalar(_NEXT_TX))
+    await _settled_since(engine, next_tx)
+    async with engine.begin() as conn:
+        horizon = str(await conn.scalar(_HORIZON))
     params = {
         "slug": release.timeline,
         "dataset": release.codebook.name,
         "at": release.reported_at,
-        "through": end.through,
+        "settled_tx": horizon,
         "digest": None if reimport is None else digest,
         "reimport": None if reimport is None else msgspec.json.encode(reimport).decode(),
-        "settled_tx": None if reimport is None else end.next_tx,
     }
-    async with engine.begin() as conn:
+    async with engine.begin() as conn:  # a statement, so a snapshot, taken after H
         await conn.execute(_RELEASED, params)
 
 

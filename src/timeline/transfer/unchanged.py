@@ -4,9 +4,9 @@ The digest is SHA-256 over the dataset's name, the mapping's version
 (settled.MAPPING_VERSION: a mapping that changed must miss), the release
 file's bytes and the deletions file's. `dataset_releases` keeps, for the last
 complete import of the newest release, the digest, the report a re-import of
-those bytes would give (`reimport_of`), and `settled_tx`: a transaction id
-such that every older transaction had ended when the import was done
-(ordering.remember waits for that), so every write since has an id from it on.
+those bytes would give (`reimport_of`), and `settled_tx`: the feed's horizon
+once the import was done (ordering.remember), so every write since has a
+transaction id from it on.
 
 A re-import of the same release date whose digest matches, into a timeline
 with no assertion event from `settled_tx` on, would find every row settled
@@ -19,8 +19,9 @@ Anything else goes the usual way: other bytes, any assertion event on the
 timeline since (a revision or retraction through the API, a withdrawn
 source's note, another dataset's import), an import that had bad rows (no
 digest is kept for it), a release taken in part (an import clears the digest
-before it writes and sets it when it ends), or a writer that did not finish
-within `SETTLE_SECONDS` of the import's end.
+before it writes and sets it when it ends), or a writer older than the
+import's end still running `SETTLE_SECONDS` after it (the horizon then lies
+below the import's own writes, which then count as writes since).
 """
 
 from __future__ import annotations
