@@ -1,7 +1,5 @@
 """event store
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-25 14:49:12.843174
 """
 

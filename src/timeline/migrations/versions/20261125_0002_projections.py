@@ -4,8 +4,6 @@ The read models live in their own schema so `timeline rebuild` can build a
 fresh copy beside them and swap the two by renaming schemas. On a store that
 already holds events, run `timeline rebuild` after this migration.
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-25 14:59:21.928019
 """
 
