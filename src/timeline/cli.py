@@ -75,11 +75,13 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from timeline.transfer import cli_import, cli_import_dataset
+    from timeline.transfer import cli_import
 
     if args.format != "ndjson":
+        from timeline.transfer.dataset_cli import import_dataset
+
         return asyncio.run(
-            cli_import_dataset(
+            import_dataset(
                 _url(settings),
                 args.file,
                 fmt=args.format,

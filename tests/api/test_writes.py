@@ -65,6 +65,11 @@ async def test_a_source_republishing_another_is_registered_and_updated(
     )
     assert unknown.status_code == 404
     assert fields_of(unknown) == ["via"]
+    moved = await client.post(
+        f"/v1/sources/{source['id']}/updates", json={"via": "x"}, headers=auth
+    )
+    assert moved.status_code == 404
+    assert fields_of(moved) == ["via"]
 
 
 async def test_recording_an_assertion_returns_it_with_every_contract_field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.domain.examples import SLUG, at, source, timeline
+from timeline.domain import sources, timelines
 from timeline.domain.commands import (
     OpenTimeline,
     RegisterSource,
@@ -20,9 +21,15 @@ from timeline.domain.errors import (
     TimelineAlreadyExists,
     TimelineNotFound,
 )
-from timeline.domain.events import SourceRegistered, SourceWithdrawn, TimelineOpened
+from timeline.domain.events import (
+    SourceRegistered,
+    SourceUpdated,
+    SourceWithdrawn,
+    TimelineOpened,
+    TimelineRetitled,
+)
 from timeline.domain.sources import register_source, update_source, withdraw_source
-from timeline.domain.timelines import open_timeline, retitle_timeline
+from timeline.domain.timelines import Timeline, open_timeline, retitle_timeline
 
 
 @pytest.mark.parametrize("slug", ["nagorno-karabakh-2020", "a", "1988-1994", "x" * 80])
@@ -124,3 +131,28 @@ def test_a_withdrawal_is_recorded_with_its_time() -> None:
     assert withdraw_source(source(), cmd) == [
         SourceWithdrawn(source_id="bbc", reason="fabricated", withdrawn_at=at(21))
     ]
+
+
+def test_folding_a_timeline_counts_versions_and_keeps_what_a_retitle_leaves_out() -> None:
+    events = [
+        TimelineOpened(slug=SLUG, title="T", description="d", region="r"),
+        TimelineRetitled(slug=SLUG, title="U"),
+        TimelineRetitled(slug=SLUG, region="s"),
+    ]
+    assert timelines.fold(events) == Timeline(
+        slug=SLUG, title="U", description="d", region="s", version=3
+    )
+    assert timelines.fold([]) is None
+
+
+def test_folding_a_source_counts_versions_through_an_update_and_a_withdrawal() -> None:
+    events = [
+        SourceRegistered(source_id="s", publisher="P", title="T", language="en"),
+        SourceUpdated(source_id="s", language="ar"),
+        SourceWithdrawn(source_id="s", reason="gone", withdrawn_at=at(12)),
+    ]
+    state = sources.fold(events)
+    assert state is not None
+    assert (state.version, state.publisher, state.language) == (3, "P", "ar")
+    assert (state.withdrawn, state.withdrawal_reason) == (True, "gone")
+    assert state.withdrawn_at == at(12)

@@ -19,11 +19,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.transfer.generate import acled_row, write_csv, write_file
+from timeline.cli import main
 from timeline.projections.assertions import get_assertion, get_history
 from timeline.projections.temporal import Temporal
 from timeline.projections.timelines import get_timeline
-from timeline.transfer import acled, cli_export, cli_import_dataset
+from timeline.transfer import acled, cli_export
 from timeline.transfer.dataset import assertion_id, source_id
+from timeline.transfer.dataset_cli import import_dataset
 from timeline.transfer.release import BadRows, Release, import_release
 
 DATA = Path(__file__).parents[1] / "data"
@@ -192,7 +194,7 @@ async def test_the_cli_reports_bad_rows_without_a_traceback(
     empty_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _bad_file(tmp_path)
-    status = await cli_import_dataset(
+    status = await import_dataset(
         empty_url,
         str(path),
         fmt="acled",
@@ -296,7 +298,7 @@ async def test_export_leaves_out_deleted_rows_and_follows_the_knowledge_date(
 async def test_a_timeline_slug_the_domain_refuses_is_one_line_and_writes_nothing(
     empty: AsyncEngine, empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = await cli_import_dataset(
+    status = await import_dataset(
         empty_url,
         str(SAMPLE),
         fmt="acled",
@@ -343,3 +345,14 @@ async def test_a_dataset_timeline_moves_through_ndjson_with_its_rows_and_history
                 )
     finally:
         await elsewhere.dispose()
+
+
+def test_timeline_import_with_a_dataset_format_imports_the_release(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIMELINE_DATABASE_URL", empty_url)
+    argv = ["import", "--format", "acled", str(SAMPLE), "--timeline", SLUG]
+    assert main([*argv, "--release", "2024-04-30"]) == 0
+    err = capsys.readouterr().err
+    assert f"into {SLUG}: 6 rows, 6 recorded" in err
+    assert main([*argv]) == 2  # no --release: refused before anything is read

@@ -8,7 +8,7 @@ before, and then nothing was written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from timeline.commands.load import (
     assertion_stream,
@@ -29,7 +29,8 @@ from timeline.domain.commands import (
     UpdateSource,
     WithdrawSource,
 )
-from timeline.domain.events import AssertionEvent
+from timeline.domain.events import AssertionEvent, SourceEvent
+from timeline.domain.sources import Source
 from timeline.domain.values import Citation
 
 
@@ -61,12 +62,7 @@ async def retitle_timeline(
 async def register_source(
     writer: Writer, cmd: RegisterSource, ctx: WriteContext = NO_CONTEXT
 ) -> Written:
-    via = cmd.via
-    return await writer.run(
-        source_target(cmd.source_id, sources=[via] if via else []),
-        lambda got: sources.register_source(got.state, cmd, got.sources[via] if via else None),
-        ctx,
-    )
+    return await _write_source(writer, cmd, cmd.via, sources.register_source, ctx)
 
 
 async def update_source(
@@ -76,9 +72,24 @@ async def update_source(
     expected_version: int | None = None,
 ) -> Written:
     via = cmd.via if isinstance(cmd.via, str) else None
+    return await _write_source(writer, cmd, via, sources.update_source, ctx, expected_version)
+
+
+_C = TypeVar("_C", RegisterSource, UpdateSource)
+
+
+async def _write_source(
+    writer: Writer,
+    cmd: _C,
+    via: str | None,
+    decide: Callable[[Source | None, _C, Source | None], list[SourceEvent]],
+    ctx: WriteContext,
+    expected_version: int | None = None,
+) -> Written:
+    """A source write that also loads the source `via` names, which the decision checks."""
     return await writer.run(
         source_target(cmd.source_id, expected_version, sources=[via] if via else []),
-        lambda got: sources.update_source(got.state, cmd, got.sources[via] if via else None),
+        lambda got: decide(got.state, cmd, got.sources[via] if via else None),
         ctx,
     )
 

@@ -9,6 +9,7 @@ from typing import assert_never
 import msgspec
 from msgspec import UNSET
 
+from timeline.domain import states
 from timeline.domain.commands import RegisterSource, UpdateSource, WithdrawSource
 from timeline.domain.errors import (
     InvalidValue,
@@ -21,8 +22,8 @@ from timeline.domain.events import (
     SourceRegistered,
     SourceUpdated,
     SourceWithdrawn,
-    set_fields,
 )
+from timeline.domain.states import next_version, updated
 
 UPDATABLE = (
     "publisher",
@@ -59,13 +60,11 @@ def evolve(state: Source | None, event: SourceEvent) -> Source:
             return Source(**msgspec.structs.asdict(event), version=1)
         case SourceUpdated():
             assert state is not None, "SourceUpdated before SourceRegistered"
-            changes = set_fields(event, UPDATABLE)
-            return msgspec.structs.replace(state, version=state.version + 1, **changes)
+            return updated(state, event, UPDATABLE)
         case SourceWithdrawn():
             assert state is not None, "SourceWithdrawn before SourceRegistered"
-            return msgspec.structs.replace(
+            return next_version(
                 state,
-                version=state.version + 1,
                 withdrawn=True,
                 withdrawn_at=event.withdrawn_at,
                 withdrawal_reason=event.reason,
@@ -75,10 +74,7 @@ def evolve(state: Source | None, event: SourceEvent) -> Source:
 
 
 def fold(events: Iterable[SourceEvent]) -> Source | None:
-    state: Source | None = None
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return states.fold(evolve, events)
 
 
 def _check_fields(publisher: object, title: object, url: object, language: object) -> None:

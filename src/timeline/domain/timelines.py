@@ -8,9 +8,11 @@ from typing import assert_never
 
 import msgspec
 
+from timeline.domain import states
 from timeline.domain.commands import OpenTimeline, RetitleTimeline
 from timeline.domain.errors import InvalidValue, TimelineAlreadyExists, TimelineNotFound
-from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled, set_fields
+from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled
+from timeline.domain.states import updated
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 
@@ -30,17 +32,13 @@ def evolve(state: Timeline | None, event: TimelineEvent) -> Timeline:
             return Timeline(**msgspec.structs.asdict(event), version=1)
         case TimelineRetitled():
             assert state is not None, "TimelineRetitled before TimelineOpened"
-            changes = set_fields(event, ("title", "description", "region"))
-            return msgspec.structs.replace(state, version=state.version + 1, **changes)
+            return updated(state, event, ("title", "description", "region"))
         case _:
             assert_never(event)
 
 
 def fold(events: Iterable[TimelineEvent]) -> Timeline | None:
-    state: Timeline | None = None
-    for event in events:
-        state = evolve(state, event)
-    return state
+    return states.fold(evolve, events)
 
 
 def _check_title(title: str) -> None:

@@ -28,7 +28,6 @@ __all__ = [
     "RestoreConflict",
     "cli_export",
     "cli_import",
-    "cli_import_dataset",
     "cli_restore",
 ]
 
@@ -84,35 +83,6 @@ async def cli_import(url: str, file: str, *, keep_clocks: bool = False) -> int:
         f"{report.skipped} already present"
     )
     return 0
-
-
-DATASETS = ("acled", "ucdp-ged")
-
-
-async def cli_import_dataset(
-    url: str,
-    file: str,
-    *,
-    fmt: str,
-    timeline: str | None,
-    release: str | None,
-    deletions: str | None,
-    skip_bad: bool,
-    partial: bool = False,
-) -> int:
-    """`timeline import --format acled|ucdp-ged FILE --timeline SLUG --release DATE`."""
-    from timeline.transfer.dataset_cli import import_dataset
-
-    return await import_dataset(
-        url,
-        file,
-        fmt=fmt,
-        timeline=timeline,
-        release=release,
-        deletions=deletions,
-        skip_bad=skip_bad,
-        partial=partial,
-    )
 
 
 async def cli_restore(url: str, file: str) -> int:

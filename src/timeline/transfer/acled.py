@@ -189,10 +189,8 @@ def _occurred(row: Row, day: date) -> tuple[str, dict[str, str]]:
 
 def parse_row(row: Row) -> Mapped:
     """The assertion fields of one ACLED row; RowError names the first bad cell."""
+    cells.no_nul(row)
     c = row.cells
-    for name, value in c.items():
-        if "\x00" in value:
-            raise row.cell_error(name, "holds U+0000")
     row_id = c["event_id_cnty"].strip()
     if not row_id or len(row_id) > 64 or any(ch.isspace() for ch in row_id):
         raise row.cell_error("event_id_cnty", f"{row_id!r} is not an ACLED event id")

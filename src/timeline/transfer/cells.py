@@ -10,6 +10,13 @@ from timeline.transfer.csvrows import Row
 LARGEST = 2**31 - 1  # the codebooks' counts and years fit a 32-bit integer
 
 
+def no_nul(row: Row) -> None:
+    """RowError naming the first cell that holds U+0000 (PostgreSQL text refuses it)."""
+    for name, value in row.cells.items():
+        if "\x00" in value:
+            raise row.cell_error(name, "holds U+0000")
+
+
 def integer(row: Row, name: str, *, minimum: int = 0) -> int:
     """A whole number from `minimum` to LARGEST."""
     raw = row.cells[name].strip()

@@ -145,10 +145,8 @@ def _day(row: Row, name: str) -> date:
 
 def parse_row(row: Row) -> Mapped:
     """The assertion fields of one GED row; RowError names the first bad cell."""
+    cells.no_nul(row)
     c = row.cells
-    for name, value in c.items():
-        if "\x00" in value:
-            raise row.cell_error(name, "holds U+0000")
     row_id = c["id"].strip()
     if not row_id.isdigit() or len(row_id) > 18:
         raise row.cell_error("id", f"{row_id!r} is not a GED id (a whole number)")

@@ -1,7 +1,5 @@
 """event store
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-25 14:49:12.843174
 """
 
@@ -24,6 +22,13 @@ class _Xid8(UserDefinedType):  # type: ignore[type-arg]
 
 
 XID8 = _Xid8()
+
+
+def _created_at() -> sa.Column[object]:
+    """When the row was written: each of idempotency_keys, store_meta and api_keys has it."""
+    return sa.Column(
+        "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
 
 
 def upgrade() -> None:
@@ -70,12 +75,7 @@ def upgrade() -> None:
         sa.Column("version", sa.BigInteger(), nullable=True),
         sa.Column("positions", postgresql.ARRAY(sa.BigInteger()), nullable=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _created_at(),
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_index(
@@ -84,12 +84,7 @@ def upgrade() -> None:
     op.create_table(
         "store_meta",
         sa.Column("store_id", sa.UUID(as_uuid=False), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _created_at(),
         sa.PrimaryKeyConstraint("store_id"),
     )
     op.create_table(
@@ -98,12 +93,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("secret_hash", sa.LargeBinary(), nullable=False),
         sa.Column("scopes", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        _created_at(),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key_id"),
         sa.UniqueConstraint("secret_hash"),

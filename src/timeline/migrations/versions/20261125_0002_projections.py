@@ -4,8 +4,6 @@ The read models live in their own schema so `timeline rebuild` can build a
 fresh copy beside them and swap the two by renaming schemas. On a store that
 already holds events, run `timeline rebuild` after this migration.
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-25 14:59:21.928019
 """
 
@@ -17,11 +15,12 @@ revision: str = "0002"
 down_revision: str | None = "0001"
 
 
-def upgrade() -> None:
-    op.execute("CREATE SCHEMA IF NOT EXISTS projections")
-    op.create_table(
-        "assertions",
-        sa.Column("assertion_id", sa.Text(), nullable=False),
+def _state_columns() -> list[sa.Column[object]]:
+    """The columns of an assertion's state, which `assertions` and `revisions` both hold.
+
+    A new list each call: a Column belongs to one table.
+    """
+    return [
         sa.Column("timeline", sa.Text(), nullable=False),
         sa.Column("occurred_start", sa.Date(), nullable=False),
         sa.Column("occurred_end", sa.Date(), nullable=False),
@@ -41,39 +40,34 @@ def upgrade() -> None:
         sa.Column("state", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("last_position", sa.BigInteger(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _index(name: str, table: str, columns: list[str], using: str | None = None) -> None:
+    op.create_index(
+        name, table, columns, unique=False, schema="projections", postgresql_using=using
+    )
+
+
+def _drop_index(name: str, table: str, using: str | None = None) -> None:
+    op.drop_index(name, table_name=table, schema="projections", postgresql_using=using)
+
+
+def upgrade() -> None:
+    op.execute("CREATE SCHEMA IF NOT EXISTS projections")
+    op.create_table(
+        "assertions",
+        sa.Column("assertion_id", sa.Text(), nullable=False),
+        *_state_columns(),
         sa.PrimaryKeyConstraint("assertion_id"),
         schema="projections",
     )
-    op.create_index(
-        "assertions_cited_sources_idx",
-        "assertions",
-        ["cited_sources"],
-        unique=False,
-        schema="projections",
-        postgresql_using="gin",
+    _index("assertions_cited_sources_idx", "assertions", ["cited_sources"], using="gin")
+    _index("assertions_search_idx", "assertions", ["search"], using="gin")
+    _index(
+        "assertions_timeline_page_idx", "assertions", ["timeline", "occurred_start", "assertion_id"]
     )
-    op.create_index(
-        "assertions_search_idx",
-        "assertions",
-        ["search"],
-        unique=False,
-        schema="projections",
-        postgresql_using="gin",
-    )
-    op.create_index(
-        "assertions_timeline_page_idx",
-        "assertions",
-        ["timeline", "occurred_start", "assertion_id"],
-        unique=False,
-        schema="projections",
-    )
-    op.create_index(
-        "assertions_timeline_position_idx",
-        "assertions",
-        ["timeline", "last_position"],
-        unique=False,
-        schema="projections",
-    )
+    _index("assertions_timeline_position_idx", "assertions", ["timeline", "last_position"])
     op.create_table(
         "build",
         sa.Column("name", sa.Text(), nullable=False),
@@ -103,42 +97,14 @@ def upgrade() -> None:
         sa.Column("changes", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("citations", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("timeline", sa.Text(), nullable=False),
-        sa.Column("occurred_start", sa.Date(), nullable=False),
-        sa.Column("occurred_end", sa.Date(), nullable=False),
-        sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("actors", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column("place_name", sa.Text(), nullable=True),
-        sa.Column("claimant", sa.Text(), nullable=True),
-        sa.Column("cited_sources", postgresql.ARRAY(sa.Text()), nullable=False),
-        sa.Column("search_text", sa.Text(), nullable=False),
-        sa.Column(
-            "search",
-            postgresql.TSVECTOR(),
-            sa.Computed("to_tsvector('english', search_text)", persisted=True),
-            nullable=True,
-        ),
-        sa.Column("state", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("last_position", sa.BigInteger(), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        *_state_columns(),
         sa.PrimaryKeyConstraint("assertion_id", "version", "recorded_from"),
         schema="projections",
     )
-    op.create_index(
-        "revisions_timeline_page_idx",
-        "revisions",
-        ["timeline", "occurred_start", "assertion_id"],
-        unique=False,
-        schema="projections",
+    _index(
+        "revisions_timeline_page_idx", "revisions", ["timeline", "occurred_start", "assertion_id"]
     )
-    op.create_index(
-        "revisions_timeline_reported_idx",
-        "revisions",
-        ["timeline", "reported_at"],
-        unique=False,
-        schema="projections",
-    )
+    _index("revisions_timeline_reported_idx", "revisions", ["timeline", "reported_at"])
     op.create_table(
         "sources",
         sa.Column("source_id", sa.Text(), nullable=False),
@@ -176,23 +142,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("timelines", schema="projections")
     op.drop_table("sources", schema="projections")
-    op.drop_index("revisions_timeline_reported_idx", table_name="revisions", schema="projections")
-    op.drop_index("revisions_timeline_page_idx", table_name="revisions", schema="projections")
+    _drop_index("revisions_timeline_reported_idx", "revisions")
+    _drop_index("revisions_timeline_page_idx", "revisions")
     op.drop_table("revisions", schema="projections")
     op.drop_table("build", schema="projections")
-    op.drop_index("assertions_timeline_position_idx", table_name="assertions", schema="projections")
-    op.drop_index("assertions_timeline_page_idx", table_name="assertions", schema="projections")
-    op.drop_index(
-        "assertions_search_idx",
-        table_name="assertions",
-        schema="projections",
-        postgresql_using="gin",
-    )
-    op.drop_index(
-        "assertions_cited_sources_idx",
-        table_name="assertions",
-        schema="projections",
-        postgresql_using="gin",
-    )
+    _drop_index("assertions_timeline_position_idx", "assertions")
+    _drop_index("assertions_timeline_page_idx", "assertions")
+    _drop_index("assertions_search_idx", "assertions", using="gin")
+    _drop_index("assertions_cited_sources_idx", "assertions", using="gin")
     op.drop_table("assertions", schema="projections")
     op.execute("DROP SCHEMA projections CASCADE")

@@ -11,8 +11,6 @@ held at recorded_at (the page's ETag input) without reading every revision of
 the timeline. `timeline rebuild` makes the same indexes
 (projections.tables.DEFERRED_INDEXES).
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-25 15:40:00.000000
 """
 

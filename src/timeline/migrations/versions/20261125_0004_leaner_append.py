@@ -10,8 +10,6 @@ every command. Compared with 0001's version:
   over unnest(...) WITH ORDINALITY (no per-row array subscripts);
 - data and metadata arrive as jsonb, not text cast row by row.
 
-Revision ID: 0004
-Revises: 0003
 Create Date: 2026-11-25 16:10:00.000000
 """
 

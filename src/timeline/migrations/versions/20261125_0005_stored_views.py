@@ -7,8 +7,6 @@ their state here, by this revision's own copy of the view as it was at 0005
 (`_view`): importing today's projection code would make this revision's output
 change whenever that code does.
 
-Revision ID: 0005
-Revises: 0004
 Create Date: 2026-11-25 16:30:00.000000
 """
 

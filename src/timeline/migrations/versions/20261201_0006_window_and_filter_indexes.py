@@ -16,8 +16,6 @@ trigram GIN index where the server has pg_trgm and we may install it (the
 embedded server has not: there `place=` walks the page in order, as before);
 a rebuild keeps it, as it keeps every index of the live schema.
 
-Revision ID: 0006
-Revises: 0005
 Create Date: 2026-12-01 10:00:00.000000
 """
 

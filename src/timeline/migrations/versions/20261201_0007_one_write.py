@@ -24,8 +24,6 @@ transaction's id and recorded_at.
 `timeline_append` (0001, 0004) keeps its signature and becomes the one-stream
 case of `timeline_write`, with no projection rows.
 
-Revision ID: 0007
-Revises: 0006
 Create Date: 2026-12-01 09:00:00.000000
 """
 

@@ -15,8 +15,6 @@ Keys were never deleted (one row per keyed write, for ever):
 ones per call, each call its own short transaction, so the feed's horizon is
 held back only for one batch (store/idempotency.py runs it).
 
-Revision ID: 0008
-Revises: 0007
 Create Date: 2026-12-01 23:50:00.000000
 """
 

@@ -7,8 +7,6 @@ lookup; `log_checkpoints` keeps every signed checkpoint, so the sequencer can
 prove each new one consistent with the last before it signs. All three refuse
 UPDATE, DELETE and TRUNCATE, as the events table does.
 
-Revision ID: 0009
-Revises: 0010
 Create Date: 2026-12-01 23:50:00.000000
 """
 

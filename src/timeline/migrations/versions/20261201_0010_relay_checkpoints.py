@@ -7,8 +7,6 @@ published since the row was made, and when it was saved. The relay saves it
 in batches, so after a crash it publishes again at most one batch, which the
 broker's duplicate window drops.
 
-Revision ID: 0010
-Revises: 0008
 Create Date: 2026-12-01 23:50:00.000000
 """
 

@@ -6,8 +6,6 @@ server (they cannot write these events), and on a standby the snapshot's
 xmin. The feed, the hub and the rebuild each wrote that rule out; now each
 calls `timeline_feed_horizon()` (sql/timeline_feed_horizon.v1.sql).
 
-Revision ID: 0012
-Revises: 0009
 Create Date: 2026-12-01 23:50:00.000000
 """
 

@@ -11,8 +11,6 @@ row had then. A re-import compares that short column instead of the states:
 a row whose hash and position both still match needs nothing. It is a cache
 of the log: a missing or stale row only costs the full comparison.
 
-Revision ID: 0013
-Revises: 0012
 Create Date: 2026-12-02 05:40:00.000000
 """
 

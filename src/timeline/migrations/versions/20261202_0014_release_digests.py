@@ -11,8 +11,6 @@ long as no assertion event of the timeline has a transaction id from
 it writes and sets it only when it ended with no bad row, so a digest never
 stands for files that were imported in part.
 
-Revision ID: 0014
-Revises: 0013
 Create Date: 2026-12-02 14:10:00.000000
 """
 

@@ -7,8 +7,6 @@ sampling them was most of what ANALYZE of the revisions table cost (about
 migration's own; a rebuild sets the same on its tables
 (projections.assertions.PAYLOAD_COLUMNS).
 
-Revision ID: 0015
-Revises: 0014
 Create Date: 2026-12-02 14:50:00.000000
 """
 
