@@ -94,7 +94,8 @@ async def _load_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply(await translated(conn), recorded, cache=cache)
+    # each event is met here for the first time (the feed, later, may meet some again)
+    await apply(await translated(conn), recorded, cache=cache, unseen=True)
     last = recorded[-1]
     cursor = (last.stream_type, last.stream_id, last.version)
     await conn.execute(

@@ -144,7 +144,7 @@ async def import_events(
                 if project:
                     recorded = await restore_lines(conn, first, last_of_batch, **options)
                     if recorded:
-                        await apply(conn, recorded)
+                        await apply(conn, recorded, unseen=True)
                     report.written += len(recorded)
                 else:
                     report.written += await restore_lines_quietly(
