@@ -47,20 +47,18 @@ _REVISION_ALL = (*REVISION_COLUMNS, *STATE_COLUMNS)
 _NO_STATE = (None,) * len(STATE_COLUMNS)
 
 
-def projection_records(
-    changes: Changes, *, logged: bool = False
-) -> tuple[list[Record], list[Record], list[Record]]:
+def projection_records(changes: Changes) -> tuple[list[Record], list[Record], list[Record]]:
     """The staging records (revisions, current rows, cuts) of a batch's row writes.
 
-    A revision row of an event the write sends (position PENDING + n), or with `logged`
-    of any event (all in the log already), goes without its `event_data`: the SQL takes
-    it from the event. A current row whose state is that of a new live revision row
-    names that row's version instead of repeating its state and view.
+    A revision row of an event the write sends (position PENDING + n) goes without its
+    `event_data`: the SQL takes it from the event. A current row whose state is that
+    of a new live revision row names that row's version instead of repeating its
+    state and view.
     """
     revisions: list[Record] = []
     shared: dict[int, int] = {}  # id of a new live row's state JSON -> its version
     for row in changes.inserts:
-        if logged or row["position"] >= PENDING:
+        if row["position"] >= PENDING:
             row = {**row, "event_data": None}
         revisions.append(tuple(row[c] for c in _REVISION_ALL))
         if row["recorded_to"] is None and row["known_to"] is None:
@@ -144,7 +142,7 @@ def schema_of(conn: AsyncConnection) -> str:
 async def project_changes(conn: AsyncConnection, changes: Changes) -> None:
     """Write the row writes of events the log holds already, set-based, in the caller's
     transaction: COPY into staging, then one statement per table (store.bulk_write)."""
-    revisions, assertions, cuts = projection_records(changes, logged=True)
+    revisions, assertions, cuts = projection_records(changes)
     batch = Batch(revisions=revisions, assertions=assertions, cuts=cuts)
     await bulk_project(conn, batch, schema=schema_of(conn))
 

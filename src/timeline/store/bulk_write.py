@@ -10,11 +10,10 @@ elsewhere than its `expected` raises StreamVersionConflict, as a write does.
 Runs in the caller's transaction, which must commit (the staging tables empty
 themselves at commit).
 
-`bulk_project` is the same staging for events the log holds already (a rebuild's
-batch, an import's): only projection rows are sent, with their real positions,
-each revision row's `event_data` is taken from its event in the log, and three
-statements (cut, insert, upsert) write them into a schema the caller names (the
-live `projections`, or a rebuild's build schema).
+`bulk_project` writes the projection rows of events the log holds already (a
+rebuild's batch, an import's), with their real positions, into a schema the
+caller names (the live `projections`, or a rebuild's build schema): cuts and
+current rows through the same staging tables, new revision rows by COPY.
 """
 
 from __future__ import annotations
@@ -145,27 +144,16 @@ async def bulk_write(
     )
 
 
-_PROJECT_STAGING = "TRUNCATE bulk_revisions, bulk_assertions, bulk_cuts"
+_PROJECT_STAGING = "TRUNCATE bulk_assertions, bulk_cuts"
 _STATE = ", ".join(STATE_COLUMNS)
-_REVISIONS = ", ".join(REVISION_COLUMNS)
 
 
-def _project_sql(schema: str) -> tuple[str, str, str]:
-    """The cut, insert and upsert of staged projection rows into `schema`'s tables."""
+def _project_sql(schema: str) -> tuple[str, str]:
+    """The cut of revision rows and the upsert of current rows staged for `schema`."""
     cut = (
         f"UPDATE {schema}.revisions r SET recorded_to = c.recorded_to, known_to = c.known_to, "
         "known_cut_at = c.known_cut_at FROM bulk_cuts c WHERE r.assertion_id = c.assertion_id "
         "AND r.version = c.version AND r.recorded_from = c.recorded_from"
-    )
-    # each row's event, by its position (an index probe, whatever the staging's size)
-    event = "(SELECT e.data FROM events e WHERE e.position = x.position)"
-    picked = ", ".join(
-        f"coalesce(x.event_data, {event})" if c == "event_data" else f"x.{c}"
-        for c in (*REVISION_COLUMNS, *STATE_COLUMNS)
-    )
-    insert = (
-        f"INSERT INTO {schema}.revisions ({_REVISIONS}, {_STATE}) "
-        f"SELECT {picked} FROM bulk_revisions x"
     )
     shared = ", ".join(f"r.{c}" for c in STATE_COLUMNS)
     own = ", ".join(f"a.{c}" for c in STATE_COLUMNS)
@@ -173,32 +161,46 @@ def _project_sql(schema: str) -> tuple[str, str, str]:
     upsert = (
         f"INSERT INTO {schema}.assertions (assertion_id, {_STATE}) "
         f"SELECT a.assertion_id, {shared} FROM bulk_assertions a "
-        "JOIN bulk_revisions r ON r.assertion_id = a.assertion_id "
+        f"JOIN {schema}.revisions r ON r.assertion_id = a.assertion_id "
         "AND r.version = a.from_version AND r.recorded_to IS NULL "
         "WHERE a.from_version IS NOT NULL "
         f"UNION ALL SELECT a.assertion_id, {own} FROM bulk_assertions a "
         "WHERE a.from_version IS NULL "
         f"ON CONFLICT (assertion_id) DO UPDATE SET {updated}"
     )
-    return cut, insert, upsert
+    return cut, upsert
 
 
 async def bulk_project(conn: AsyncConnection, batch: Batch, *, schema: str) -> None:
-    """Stage the projection rows of events already in the log and write them into
-    `schema`, in the caller's transaction (which may call this again before it commits);
-    `batch.events` is unused."""
-    if not (batch.revisions or batch.assertions or batch.cuts):
-        return
-    await fetch(conn, _STAGING)
-    await fetch(conn, _PROJECT_STAGING)
-    for table, columns, field in _TABLES[1:4]:
-        records = getattr(batch, field)
-        if records:
-            await copy_records(conn, table, schema=None, columns=columns, records=records)
-    cut, insert, upsert = _project_sql(schema)
-    for sql, needed in ((cut, batch.cuts), (insert, batch.revisions), (upsert, batch.assertions)):
-        if needed:
-            await fetch(conn, sql)
+    """Write the projection rows of events already in the log into `schema`, in the
+    caller's transaction (which may call this again before it commits).
+
+    Cuts first, by staging and one UPDATE; then the new revision rows, by COPY straight
+    into the table (nothing to merge: a COPY is the cheapest insert there is); then the
+    current rows, staged and upserted by one INSERT ... SELECT, those naming a new
+    revision row (`from_version`) copied from it. `batch.events` is unused.
+    """
+    cut, upsert = _project_sql(schema)
+    if batch.cuts or batch.assertions:
+        await fetch(conn, _STAGING)
+        await fetch(conn, _PROJECT_STAGING)
+    if batch.cuts:
+        await copy_records(conn, "bulk_cuts", schema=None, columns=CUT_COLUMNS, records=batch.cuts)
+        await fetch(conn, cut)
+    if batch.revisions:
+        columns = (*REVISION_COLUMNS, *STATE_COLUMNS)
+        await copy_records(
+            conn, "revisions", schema=schema, columns=columns, records=batch.revisions
+        )
+    if batch.assertions:
+        await copy_records(
+            conn,
+            "bulk_assertions",
+            schema=None,
+            columns=ASSERTION_COLUMNS,
+            records=batch.assertions,
+        )
+        await fetch(conn, upsert)
 
 
 def _refusal(error: DBAPIError) -> Exception:
