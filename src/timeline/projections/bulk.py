@@ -1,5 +1,10 @@
 """A batch of assertion streams written set-based: plan_write's rows, sent by COPY.
 
+Two callers: a dataset release writes new events and their rows (`write_batch`),
+and every bulk path that moved events into the log first — a rebuild's batch, an
+NDJSON import's — writes only their rows (`project_changes`, which revising.apply
+calls). Both make their staging records with `projection_records`.
+
 The rows are the write path's own (`write.plan_rows`: the same folds and row
 functions as every append), staged for `store.bulk_write` so that each piece
 of content crosses the wire once: a new event's JSON goes in its event row
@@ -13,10 +18,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.projections.write import ForWrite, plan_rows
-from timeline.store.append import PENDING, Append
+from timeline.projections.rows import Changes
+from timeline.projections.schema import SCHEMA
+from timeline.projections.sources import sources
+from timeline.projections.timelines import timelines
+from timeline.projections.write import FOLDED, ForWrite, plan_rows
+from timeline.store.append import PENDING, Append, StreamRef
 from timeline.store.bulk_write import (
     CUT_COLUMNS,
     REVISION_COLUMNS,
@@ -24,15 +34,44 @@ from timeline.store.bulk_write import (
     Batch,
     Record,
     Written,
+    bulk_project,
     bulk_write,
 )
-from timeline.store.codec import reported_at_for_row, type_of
+from timeline.store.codec import RecordedEvent, reported_at_for_row, type_of
+from timeline.store.read import read_streams
 
 # A dataset row an assertion stands for: (timeline, dataset, row id, hash of the row).
 DatasetRowHash = tuple[str, str, str, bytes]
 
 _REVISION_ALL = (*REVISION_COLUMNS, *STATE_COLUMNS)
 _NO_STATE = (None,) * len(STATE_COLUMNS)
+
+
+def projection_records(changes: Changes) -> tuple[list[Record], list[Record], list[Record]]:
+    """The staging records (revisions, current rows, cuts) of a batch's row writes.
+
+    A revision row of an event the write sends (position PENDING + n) goes without its
+    `event_data`: the SQL takes it from the event. A current row whose state is that
+    of a new live revision row names that row's version instead of repeating its
+    state and view.
+    """
+    revisions: list[Record] = []
+    shared: dict[int, int] = {}  # id of a new live row's state JSON -> its version
+    for row in changes.inserts:
+        if row["position"] >= PENDING:
+            row = {**row, "event_data": None}
+        revisions.append(tuple(row[c] for c in _REVISION_ALL))
+        if row["recorded_to"] is None and row["known_to"] is None:
+            shared[id(row["state"])] = row["version"]
+    assertions: list[Record] = []
+    for row in [*changes.firsts, *changes.currents]:
+        version = shared.get(id(row["state"]))
+        if version is not None:
+            assertions.append((row["assertion_id"], version, *_NO_STATE))
+        else:
+            assertions.append((row["assertion_id"], None, *(row[c] for c in STATE_COLUMNS)))
+    cuts: list[Record] = [tuple(u[c] for c in CUT_COLUMNS) for u in changes.updates]
+    return revisions, assertions, cuts
 
 
 def batch_of(
@@ -62,22 +101,7 @@ def batch_of(
                     reported_at_for_row(event),
                 )
             )
-    changes = plan.changes
-    revisions: list[Record] = []
-    shared: dict[int, int] = {}  # id of a new live row's state JSON -> its version
-    for row in changes.inserts:
-        if row["position"] >= PENDING:
-            row = {**row, "event_data": None}  # the batch's own event: SQL takes it from there
-        revisions.append(tuple(row[c] for c in _REVISION_ALL))
-        if row["recorded_to"] is None and row["known_to"] is None:
-            shared[id(row["state"])] = row["version"]
-    assertions: list[Record] = []
-    for row in [*changes.firsts, *changes.currents]:
-        version = shared.get(id(row["state"]))
-        if version is not None:
-            assertions.append((row["assertion_id"], version, *_NO_STATE))
-        else:
-            assertions.append((row["assertion_id"], None, *(row[c] for c in STATE_COLUMNS)))
+    revisions, assertions, cuts = projection_records(plan.changes)
     dataset_rows: list[Record] = []
     for stream, row in plan.written.items():
         found = (hashes or {}).get(stream.id)
@@ -87,7 +111,7 @@ def batch_of(
         events=events,
         revisions=revisions,
         assertions=assertions,
-        cuts=[tuple(u[c] for c in CUT_COLUMNS) for u in changes.updates],
+        cuts=cuts,
         dataset_rows=dataset_rows,
     )
 
@@ -105,3 +129,54 @@ async def write_batch(
     assert all(a.metadata == metadata for a in appends), "one metadata for the whole batch"
     batch = batch_of(loaded, appends, hashes)
     return await bulk_write(conn, batch, metadata=metadata, recorded_at=loaded.clock)
+
+
+def schema_of(conn: AsyncConnection) -> str:
+    """The schema `projections.*` statements on `conn` write into (a rebuild's build
+    schema when the connection translates it)."""
+    assert conn.sync_connection is not None
+    options = conn.sync_connection.get_execution_options()
+    return str((options.get("schema_translate_map") or {}).get(SCHEMA, SCHEMA))
+
+
+async def project_changes(conn: AsyncConnection, changes: Changes) -> None:
+    """Write the row writes of events the log holds already, set-based, in the caller's
+    transaction: COPY into staging, then one statement per table (store.bulk_write)."""
+    revisions, assertions, cuts = projection_records(changes)
+    batch = Batch(revisions=revisions, assertions=assertions, cuts=cuts)
+    await bulk_project(conn, batch, schema=schema_of(conn))
+
+
+async def project_folded(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
+    """The rows of the timeline and source streams among `recorded`, each stream folded
+    once from the log up to its last version here, written by one upsert per table.
+
+    A row never goes back: one whose version is already as high stays (a rebuild's feed
+    can bring a version it read from the log before).
+    """
+    last: dict[StreamRef, RecordedEvent] = {}
+    for r in recorded:
+        stream = StreamRef(r.stream_type, r.stream_id)
+        if r.stream_type in FOLDED and (stream not in last or r.version > last[stream].version):
+            last[stream] = r
+    if not last:
+        return
+    logged = await read_streams(conn, last)
+    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in FOLDED}
+    for stream, r in last.items():
+        fold, row_of = FOLDED[stream.type]
+        state = fold(e.event for e in logged[stream] if e.version <= r.version)
+        if state is not None:
+            row = row_of(state, recorded_at=r.recorded_at, last_position=r.position)
+            rows[stream.type].append(row)
+    for stream_type, table in (("timeline", timelines), ("source", sources)):
+        if rows[stream_type]:
+            upsert = insert(table).values(rows[stream_type])
+            key = table.primary_key.columns.values()[0]
+            await conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[key],
+                    set_={c.name: upsert.excluded[c.name] for c in table.columns if c is not key},
+                    where=table.c.version < upsert.excluded.version,
+                )
+            )

@@ -5,10 +5,11 @@
    `timeline_feed_horizon()`, store/feed.py) is fixed: every
    event written by a transaction older than H is committed, and no new one can
    appear. Those events are loaded stream by stream (ordered by stream, then
-   version), so each stream is folded once and its rows are written once, by COPY.
+   version), so each stream is folded once and its rows are written once,
+   set-based (`projections.apply`: COPY, and one statement per table).
 2. The events of transactions from H on are applied in feed order — by
-   (writing transaction, position), up to the moving horizon — with the very
-   `apply` the write path runs. (A stream met in step 1 with a version missing,
+   (writing transaction, position), up to the moving horizon — with the same
+   `apply`. (A stream met in step 1 with a version missing,
    because that version's transaction is newer than H, reads it from the log; the
    feed meets it again later and skips it.)
    Each batch of either step commits with its cursor in `projections_build`, so a
@@ -94,7 +95,8 @@ async def _load_batch(
     if not rows:
         return after, 0, 0
     recorded = [row_to_recorded(row) for row in rows]
-    await apply(await translated(conn), recorded, cache=cache)
+    # each event is met here for the first time (the feed, later, may meet some again)
+    await apply(await translated(conn), recorded, cache=cache, unseen=True)
     last = recorded[-1]
     cursor = (last.stream_type, last.stream_id, last.version)
     await conn.execute(

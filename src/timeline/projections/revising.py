@@ -1,43 +1,32 @@
 """How events change the assertions read model: one batch, in the caller's transaction.
 
-A batch is one append's events or a rebuild's thousands. The live revision rows
-of its streams are read (or taken from a rebuild's RowCache), advanced by
-rows.fold_stream, and the writes that takes are sent: a few statements per
-batch, or COPY for many new rows.
+A batch is a rebuild's thousands of events or an import's. The live revision
+rows of its streams are read (or taken from a rebuild's RowCache; a stream the
+batch opens has none), each stream is advanced once by rows.fold_stream, and the
+row writes that takes are sent set-based (projections/bulk.py: COPY into
+staging, one statement per table). The write path plans the same rows itself
+(write.py) and sends them with its events.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, Text, and_, bindparam, select, update
+from sqlalchemy import Text, any_, bindparam, select
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import UserDefinedType
 
 from timeline.domain.events import AssertionEvent
-from timeline.projections.assertions import assertions
 from timeline.projections.assertions import revisions as revisions_table
+from timeline.projections.bulk import project_changes
 from timeline.projections.history import Step
 from timeline.projections.rows import Changes, LiveRow, fold_stream, held_row, step_of
 from timeline.store.append import StreamRef
 from timeline.store.codec import RecordedEvent, decode_data
-from timeline.store.db import copy_records
 from timeline.store.read import read_stream
-
-
-class RawJson(UserDefinedType[str]):
-    """A jsonb bind that takes JSON text as is (msgspec already encoded it)."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return "jsonb"
-
 
 # Labelled as the write path's load names them, so rows.held_row reads either.
 _LIVE_COLUMNS = (
@@ -66,7 +55,9 @@ async def _load_live(conn: AsyncConnection, ids: list[str]) -> dict[str, dict[in
         return live
     rows = await conn.execute(
         select(*_LIVE_COLUMNS).where(
-            revisions_table.c.assertion_id.in_(ids), revisions_table.c.recorded_to.is_(None)
+            # one array parameter: an IN list of thousands costs more to compile than to run
+            revisions_table.c.assertion_id == any_(bindparam("ids", ids, type_=ARRAY(Text))),
+            revisions_table.c.recorded_to.is_(None),
         )
     )
     for row in rows:
@@ -97,44 +88,6 @@ async def _missing_steps(
     return [step_of(r) for r in recorded if after < r.version < before]
 
 
-_JSON_BINDS = {name: bindparam(name, type_=RawJson()) for name in ("state",)}
-
-_INSERT_REVISIONS = insert(revisions_table).values(
-    {
-        **_JSON_BINDS,
-        "event_data": bindparam("event_data", type_=RawJson()),
-        "changes": bindparam("changes", type_=RawJson()),
-        "citations": bindparam("citations", type_=RawJson()),
-    }
-)
-
-_UPDATE_REVISIONS = (
-    update(revisions_table)
-    .where(
-        and_(
-            revisions_table.c.assertion_id == bindparam("b_assertion_id"),
-            revisions_table.c.version == bindparam("b_version"),
-            revisions_table.c.recorded_from == bindparam("b_recorded_from"),
-        )
-    )
-    .values(
-        recorded_to=bindparam("b_recorded_to"),
-        known_to=bindparam("b_known_to"),
-        known_cut_at=bindparam("b_known_cut_at"),
-    )
-)
-
-_upsert = insert(assertions).values(_JSON_BINDS)
-_UPSERT_ASSERTIONS = _upsert.on_conflict_do_update(
-    index_elements=[assertions.c.assertion_id],
-    set_={
-        name: _upsert.excluded[name]
-        for name in (c.name for c in assertions.columns)
-        if name not in ("assertion_id", "search")
-    },
-)
-
-
 class RowCache:
     """The live revision rows of the streams a rebuild applied last, kept between its batches.
 
@@ -159,60 +112,39 @@ class RowCache:
 
 
 async def apply(
-    conn: AsyncConnection, recorded: Sequence[RecordedEvent], cache: RowCache | None = None
+    conn: AsyncConnection,
+    recorded: Sequence[RecordedEvent],
+    cache: RowCache | None = None,
+    *,
+    unseen: bool = False,
 ) -> None:
     """Change the assertion rows for `recorded`, assertion events only, in position order.
 
     A rebuild passes its `cache` of the rows it wrote, so it does not read them back.
+    `unseen`: no event of `recorded` was applied before (an import's, a rebuild's first
+    pass), so a stream the batch opens at version 1 has no rows to read.
     """
     streams: dict[str, list[RecordedEvent]] = defaultdict(list)
     for r in recorded:
         streams[r.stream_id].append(r)
     cached = cache.take(streams) if cache is not None else {}
-    live = await _load_live(conn, [i for i in streams if i not in cached])
+    unread = [
+        i
+        for i, new in streams.items()
+        if i not in cached and not (unseen and min(r.version for r in new) == 1)
+    ]
+    live = await _load_live(conn, unread)
     live.update(cached)
     changes = Changes()
     for assertion_id, new in streams.items():
         rows = live[assertion_id]
         have = max(rows, default=0)
-        steps = [step_of(r) for r in sorted(new, key=lambda r: r.version) if r.version > have]
+        ordered = sorted(new, key=lambda r: r.version)
+        steps = [step_of(r) for r in ordered if r.version > have]
         if not steps:
             continue
         if steps[0].version > have + 1:
             steps = [*await _missing_steps(conn, assertion_id, have, steps[0].version), *steps]
         if fold_stream(assertion_id, rows, steps, changes) is not None and cache is not None:
             cache.keep(assertion_id, rows)
-    if changes.updates:
-        await conn.execute(
-            _UPDATE_REVISIONS, [{f"b_{k}": v for k, v in u.items()} for u in changes.updates]
-        )
-    if changes.inserts:
-        await _insert(conn, revisions_table, changes.inserts, _INSERT_REVISIONS)
-    if changes.firsts:
-        await _insert(conn, assertions, changes.firsts, _UPSERT_ASSERTIONS)
-    if changes.currents:
-        await conn.execute(_UPSERT_ASSERTIONS, changes.currents)
-
-
-# Below this many rows an INSERT is cheaper than setting up a COPY.
-COPY_THRESHOLD = 64
-
-
-async def _insert(
-    conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], statement: Any
-) -> None:
-    """Insert new rows with `statement`, or by COPY when there are many (a rebuild's batches)."""
-    if len(rows) < COPY_THRESHOLD:
-        await conn.execute(statement, rows)
-        return
-    assert conn.sync_connection is not None
-    options = conn.sync_connection.get_execution_options()
-    translate = options.get("schema_translate_map") or {}
-    columns = [c.name for c in table.columns if c.computed is None]
-    await copy_records(
-        conn,
-        table.name,
-        schema=translate.get(table.schema, table.schema),
-        columns=columns,
-        records=list(map(itemgetter(*columns), rows)),
-    )
+    await project_changes(conn, changes)

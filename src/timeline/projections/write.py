@@ -107,7 +107,7 @@ class Planned(msgspec.Struct, kw_only=True):
 
 
 # Per stream type folded whole: its domain fold, and the row its read model keeps.
-_FOLDED: dict[str, tuple[Callable[[Iterable[Any]], Any], Callable[..., dict[str, Any]]]] = {
+FOLDED: dict[str, tuple[Callable[[Iterable[Any]], Any], Callable[..., dict[str, Any]]]] = {
     "timeline": (fold_timeline, timeline_row),
     "source": (fold_source, source_row),
 }
@@ -130,7 +130,7 @@ def plan_rows(loaded: ForWrite, appends: Sequence[Append]) -> Plan:
     the write sends them.
     """
     written: dict[StreamRef, dict[str, Any]] = {}
-    folded: dict[str, list[dict[str, Any]]] = {stream_type: [] for stream_type in _FOLDED}
+    folded: dict[str, list[dict[str, Any]]] = {stream_type: [] for stream_type in FOLDED}
     changes = Changes()
     k = 0
     at = loaded.clock
@@ -140,8 +140,8 @@ def plan_rows(loaded: ForWrite, appends: Sequence[Append]) -> Plan:
         first = k + 1
         k += len(append.events)
         last = PENDING + k
-        if stream.type in _FOLDED:
-            fold, row_of = _FOLDED[stream.type]
+        if stream.type in FOLDED:
+            fold, row_of = FOLDED[stream.type]
             state = fold([*(r.event for r in old), *append.events])
             assert state is not None
             row = row_of(state, recorded_at=at, last_position=last)

@@ -9,6 +9,11 @@ PostgreSQL parses it once. Stream versions are checked by a join; a stream
 elsewhere than its `expected` raises StreamVersionConflict, as a write does.
 Runs in the caller's transaction, which must commit (the staging tables empty
 themselves at commit).
+
+`bulk_project` writes the projection rows of events the log holds already (a
+rebuild's batch, an import's), with their real positions, into a schema the
+caller names (the live `projections`, or a rebuild's build schema): cuts and
+current rows through the same staging tables, new revision rows by COPY.
 """
 
 from __future__ import annotations
@@ -86,7 +91,7 @@ Record = Sequence[Any]
 class Batch(msgspec.Struct, kw_only=True):
     """A batch's staging records, each a tuple in its table's columns (the *_COLUMNS above)."""
 
-    events: list[Record]
+    events: list[Record] = msgspec.field(default_factory=list)
     revisions: list[Record] = msgspec.field(default_factory=list)
     assertions: list[Record] = msgspec.field(default_factory=list)
     cuts: list[Record] = msgspec.field(default_factory=list)
@@ -137,6 +142,65 @@ async def bulk_write(
         recorded_at=row["recorded_at"],
         positions=tuple(row["positions"]),
     )
+
+
+_PROJECT_STAGING = "TRUNCATE bulk_assertions, bulk_cuts"
+_STATE = ", ".join(STATE_COLUMNS)
+
+
+def _project_sql(schema: str) -> tuple[str, str]:
+    """The cut of revision rows and the upsert of current rows staged for `schema`."""
+    cut = (
+        f"UPDATE {schema}.revisions r SET recorded_to = c.recorded_to, known_to = c.known_to, "
+        "known_cut_at = c.known_cut_at FROM bulk_cuts c WHERE r.assertion_id = c.assertion_id "
+        "AND r.version = c.version AND r.recorded_from = c.recorded_from"
+    )
+    shared = ", ".join(f"r.{c}" for c in STATE_COLUMNS)
+    own = ", ".join(f"a.{c}" for c in STATE_COLUMNS)
+    updated = ", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS)
+    upsert = (
+        f"INSERT INTO {schema}.assertions (assertion_id, {_STATE}) "
+        f"SELECT a.assertion_id, {shared} FROM bulk_assertions a "
+        f"JOIN {schema}.revisions r ON r.assertion_id = a.assertion_id "
+        "AND r.version = a.from_version AND r.recorded_to IS NULL "
+        "WHERE a.from_version IS NOT NULL "
+        f"UNION ALL SELECT a.assertion_id, {own} FROM bulk_assertions a "
+        "WHERE a.from_version IS NULL "
+        f"ON CONFLICT (assertion_id) DO UPDATE SET {updated}"
+    )
+    return cut, upsert
+
+
+async def bulk_project(conn: AsyncConnection, batch: Batch, *, schema: str) -> None:
+    """Write the projection rows of events already in the log into `schema`, in the
+    caller's transaction (which may call this again before it commits).
+
+    Cuts first, by staging and one UPDATE; then the new revision rows, by COPY straight
+    into the table (nothing to merge: a COPY is the cheapest insert there is); then the
+    current rows, staged and upserted by one INSERT ... SELECT, those naming a new
+    revision row (`from_version`) copied from it. `batch.events` is unused.
+    """
+    cut, upsert = _project_sql(schema)
+    if batch.cuts or batch.assertions:
+        await fetch(conn, _STAGING)
+        await fetch(conn, _PROJECT_STAGING)
+    if batch.cuts:
+        await copy_records(conn, "bulk_cuts", schema=None, columns=CUT_COLUMNS, records=batch.cuts)
+        await fetch(conn, cut)
+    if batch.revisions:
+        columns = (*REVISION_COLUMNS, *STATE_COLUMNS)
+        await copy_records(
+            conn, "revisions", schema=schema, columns=columns, records=batch.revisions
+        )
+    if batch.assertions:
+        await copy_records(
+            conn,
+            "bulk_assertions",
+            schema=None,
+            columns=ASSERTION_COLUMNS,
+            records=batch.assertions,
+        )
+        await fetch(conn, upsert)
 
 
 def _refusal(error: DBAPIError) -> Exception:

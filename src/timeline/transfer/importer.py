@@ -10,8 +10,9 @@ First pass: every line is parsed and checked, then COPY'd into a session-local
 staging table in chunks (memory stays flat whatever the file's size). The
 staged file is checked as a whole against itself and the store. Only then does
 the second pass move the rows into `events`, a batch per transaction, and
-update the projections in that same transaction (`projections.apply`, as every
-append does): a reader never sees an event without its read models, an
+update the projections in that same transaction (`projections.apply`, the
+set-based path a rebuild runs: each stream folded once per batch, its rows sent
+by COPY): a reader never sees an event without its read models, an
 interrupted import leaves a consistent store that a rerun completes, and the
 cost is proportional to the file, not to the store as a rebuild's would be.
 Committing per batch, staging included, keeps the feed's horizon moving.
@@ -144,7 +145,7 @@ async def import_events(
                 if project:
                     recorded = await restore_lines(conn, first, last_of_batch, **options)
                     if recorded:
-                        await apply(conn, recorded)
+                        await apply(conn, recorded, unseen=True)
                     report.written += len(recorded)
                 else:
                     report.written += await restore_lines_quietly(
