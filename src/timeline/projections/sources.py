@@ -10,25 +10,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-import msgspec
-from msgspec import UNSET
-from sqlalchemy import Column, DateTime, Table, Text, select, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import Column, DateTime, Table, Text, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.events import (
     SourceEvent,
-    SourceRegistered,
-    SourceUpdated,
-    SourceWithdrawn,
-    set_fields,
 )
 from timeline.domain.sources import Source, fold
 from timeline.projections.schema import SCHEMA, folded_columns
 from timeline.projections.temporal import NOW, Temporal
 from timeline.projections.views import SourceView
 from timeline.store.append import StreamRef
-from timeline.store.codec import RecordedEvent
 from timeline.store.read import read_stream
 from timeline.store.tables import metadata
 
@@ -53,36 +46,9 @@ sources = Table(
 
 # -- how each event changes the row --------------------------------------------
 
-_UPDATABLE = ("publisher", "title", "url", "published_at", "published_at_note", "language", "via")
-
-
-async def apply(conn: AsyncConnection, r: RecordedEvent) -> None:
-    """Change the source's row for one of its events."""
-    common = {"version": r.version, "recorded_at": r.recorded_at, "last_position": r.position}
-    where = sources.c.source_id == r.stream_id
-    match r.event:
-        case SourceRegistered() as e:
-            fields = msgspec.structs.asdict(e)
-            fields["credits"] = list(e.credits)
-            await conn.execute(
-                insert(sources)
-                .values(**fields, status="active", withdrawal_reason="", **common)
-                .on_conflict_do_nothing()
-            )
-        case SourceUpdated() as e:
-            changes = set_fields(e, _UPDATABLE)
-            if e.credits is not UNSET:
-                changes["credits"] = list(e.credits)
-            await conn.execute(update(sources).where(where).values(**changes, **common))
-        case SourceWithdrawn() as e:
-            withdrawn = {"withdrawn_at": e.withdrawn_at, "withdrawal_reason": e.reason}
-            await conn.execute(
-                update(sources).where(where).values(status="withdrawn", **withdrawn, **common)
-            )
-
 
 def source_row(state: Source, *, recorded_at: datetime, last_position: int) -> dict[str, Any]:
-    """A source's row: what `apply` leaves for its events (the write path plans it)."""
+    """A source's row for its folded state (the write path plans it; bulk writes send it)."""
     return {
         "source_id": state.source_id,
         "publisher": state.publisher,

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any, ParamSpec, cast
 
 import msgspec
-from sqlalchemy import Column, Table, Text, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Column, Table, Text, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from timeline.domain.events import TimelineEvent, TimelineOpened, TimelineRetitled, set_fields
+from timeline.domain.events import TimelineEvent
 from timeline.domain.timelines import Timeline, fold
 from timeline.projections import pages, visibility
 from timeline.projections.assertions import assertions, change_of_row, revision_rows, revisions
@@ -33,7 +32,7 @@ from timeline.projections.views import (
     TimelineSummary,
 )
 from timeline.store.append import StreamRef
-from timeline.store.codec import RecordedEvent, decode_data
+from timeline.store.codec import decode_data
 from timeline.store.read import read_stream
 from timeline.store.tables import metadata
 
@@ -50,29 +49,11 @@ timelines = Table(
     schema=SCHEMA,
 )
 
-# -- how each event changes the row --------------------------------------------
-
-
-async def apply(conn: AsyncConnection, r: RecordedEvent) -> None:
-    """Change the timeline's row for one of its events."""
-    common = {"version": r.version, "recorded_at": r.recorded_at, "last_position": r.position}
-    match r.event:
-        case TimelineOpened() as e:
-            fields = {"slug": e.slug, "title": e.title, "description": e.description}
-            await conn.execute(
-                insert(timelines)
-                .values(**fields, region=e.region, **common)
-                .on_conflict_do_nothing()
-            )
-        case TimelineRetitled() as e:
-            changes = set_fields(e, ("title", "description", "region"))
-            await conn.execute(
-                update(timelines).where(timelines.c.slug == e.slug).values(**changes, **common)
-            )
+# -- the row of a folded state ---------------------------------------------------
 
 
 def timeline_row(state: Timeline, *, recorded_at: datetime, last_position: int) -> dict[str, Any]:
-    """A timeline's row: what `apply` leaves for its events (the write path plans it)."""
+    """A timeline's row for its folded state (the write path plans it; bulk writes send it)."""
     return {
         "slug": state.slug,
         "title": state.title,
