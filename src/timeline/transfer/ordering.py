@@ -56,8 +56,10 @@ _FORGET = text(
 )
 # The first transaction id not yet handed out: every transaction of the import has an older one.
 _NEXT_TX = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
-_HORIZON = text("SELECT timeline_feed_horizon()::text")
-_ENDED = text("SELECT timeline_feed_horizon() >= CAST(CAST(:tx AS text) AS xid8)")
+_HORIZON = text(
+    "SELECT h::text AS horizon, h >= CAST(CAST(:tx AS text) AS xid8) AS past "
+    "FROM timeline_feed_horizon() AS h"
+)
 # How long `remember` waits for transactions older than the import's end (a writer of
 # another client) to finish, so that the settled mark lies above the import's own writes.
 SETTLE_SECONDS = 5.0
@@ -82,16 +84,16 @@ async def newest_release(engine: AsyncEngine, release: Release) -> datetime | No
         return max(times)
 
 
-async def _settled_since(engine: AsyncEngine, tx: str) -> bool:
-    """Whether every transaction older than `tx` has ended, waiting SETTLE_SECONDS at most."""
+async def _horizon_past(engine: AsyncEngine, tx: str) -> str:
+    """The feed's horizon once it has passed `tx` (every older transaction has ended), or
+    as it stands after SETTLE_SECONDS of waiting for that."""
     deadline = time.monotonic() + SETTLE_SECONDS
     async with engine.connect() as conn:
         while True:
-            if await conn.scalar(_ENDED, {"tx": tx}):
-                return True
+            row = (await conn.execute(_HORIZON, {"tx": tx})).one()
             await conn.rollback()  # a fresh snapshot for the next look
-            if time.monotonic() >= deadline:
-                return False
+            if row.past or time.monotonic() >= deadline:
+                return str(row.horizon)
             await asyncio.sleep(0.02)
 
 
@@ -109,9 +111,7 @@ async def remember(
     """
     async with engine.connect() as conn:
         next_tx = str(await conn.scalar(_NEXT_TX))
-    await _settled_since(engine, next_tx)
-    async with engine.begin() as conn:
-        horizon = str(await conn.scalar(_HORIZON))
+    horizon = await _horizon_past(engine, next_tx)
     params = {
         "slug": release.timeline,
         "dataset": release.codebook.name,
