@@ -9,7 +9,8 @@ after writing part of a release, leaves no digest that could stand for it.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -50,6 +51,27 @@ async def _break_every_shortcut_but_the_digest(engine: AsyncEngine) -> None:
 async def _event_count(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(text("SELECT count(*) FROM events")) or 0)
+
+
+async def _retract(engine: AsyncEngine, slug: str, row_id: str, at: datetime) -> None:
+    """Retract a dataset row's assertion through the ordinary write path (an API client)."""
+    cmd = RetractAssertion(
+        assertion_id=assertion_id("acled", slug, row_id),
+        reason="a reader found it doubled",
+        reported_at=at,
+    )
+    await change_assertion(Writer(engine), cmd)
+
+
+@asynccontextmanager
+async def _open_transaction(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """Another client's transaction, open for the block and committed at its end."""
+    other = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        async with other.transaction():
+            yield other
+    finally:
+        await other.close()
 
 
 def _digest(path: Path) -> bytes:
@@ -94,12 +116,7 @@ async def test_its_report_is_the_one_the_row_path_gives(empty: AsyncEngine, tmp_
     for slug in ("fast", "slow"):
         first = write_file(tmp_path / "first.csv", "acled", 30)
         await import_release(empty, str(first), _release(slug, date(2024, 4, 1)))
-        cmd = RetractAssertion(
-            assertion_id=assertion_id("acled", slug, acled_row(7)[ID]),
-            reason="a reader found it doubled",
-            reported_at=datetime(2024, 4, 2, tzinfo=UTC),
-        )
-        await change_assertion(Writer(empty), cmd)
+        await _retract(empty, slug, acled_row(7)[ID], datetime(2024, 4, 2, tzinfo=UTC))
         taken = await import_release(empty, str(path), _release(slug), deletions=str(deletions))
         assert (taken.retracted, taken.skipped) == (1, 2)  # row 4 retracted; 7 and 9 noted
     events = await _event_count(empty)
@@ -115,12 +132,7 @@ async def test_a_change_since_then_is_not_hidden(empty: AsyncEngine, tmp_path: P
     path = write_file(tmp_path / "a.csv", "acled", 20)
     await import_release(empty, str(path), _release())
     row_id = acled_row(3)[ID]
-    cmd = RetractAssertion(
-        assertion_id=assertion_id("acled", SLUG, row_id),
-        reason="a reader found it doubled",
-        reported_at=datetime(2024, 4, 30, 12, tzinfo=UTC),
-    )
-    await change_assertion(Writer(empty), cmd)
+    await _retract(empty, SLUG, row_id, datetime(2024, 4, 30, 12, tzinfo=UTC))
     report = await import_release(empty, str(path), _release())
     assert (report.unchanged, report.skipped) == (19, 1)
     assert report.notes[0].endswith(f"row {row_id} was retracted; it stays retracted")
@@ -160,10 +172,7 @@ async def test_a_writer_in_flight_at_the_end_of_an_import_keeps_its_digest_from_
     below any id taken then: the import must keep no digest it could slip under."""
     monkeypatch.setattr(ordering, "SETTLE_SECONDS", 0.3)
     path = write_file(tmp_path / "a.csv", "acled", 10)
-    other = await asyncpg.connect(asyncpg_dsn(empty_url))
-    try:
-        writer = other.transaction()
-        await writer.start()
+    async with _open_transaction(empty_url) as other:
         await other.execute("SELECT pg_current_xact_id()")  # it holds an id from now on
         await import_release(empty, str(path), _release())
         await other.execute(
@@ -171,9 +180,6 @@ async def test_a_writer_in_flight_at_the_end_of_an_import_keeps_its_digest_from_
             "VALUES ('assertion', 'late', 1, 'AssertionRecorded', '{}', $1)",
             SLUG,
         )
-        await writer.commit()
-    finally:
-        await other.close()
     assert await same_release(empty, _release(), _digest(path)) is None
     again = write_file(tmp_path / "b.csv", "acled", 10)  # the same bytes: now it may answer
     await import_release(empty, str(again), _release())
@@ -187,10 +193,7 @@ async def test_a_newer_release_written_in_flight_below_the_mark_still_orders_rel
     an import ended and committed after: the next import must still see that release."""
     monkeypatch.setattr(ordering, "SETTLE_SECONDS", 0.3)
     path = write_file(tmp_path / "a.csv", "acled", 5)
-    other = await asyncpg.connect(asyncpg_dsn(empty_url))
-    try:
-        writer = other.transaction()
-        await writer.start()
+    async with _open_transaction(empty_url) as other:
         await other.execute(  # its position is below every one the import takes
             "INSERT INTO events (stream_type, stream_id, version, type, data, timeline, "
             "reported_at) VALUES ('assertion', 'late', 1, 'AssertionRecorded', "
@@ -198,9 +201,6 @@ async def test_a_newer_release_written_in_flight_below_the_mark_still_orders_rel
             SLUG,
         )
         await import_release(empty, str(path), _release(day=date(2024, 4, 1)))
-        await writer.commit()
-    finally:
-        await other.close()
     with pytest.raises(ValueError, match="older than the ACLED release of 2024-06-30"):
         await import_release(empty, str(path), _release())
 
