@@ -69,7 +69,7 @@ async def run(bench: Bench, database_url: str) -> None:
                         if i < 5:  # warm-up
                             continue
                         times.setdefault((probe, label), []).append(elapsed)
-                        found = len(msgspec.json.decode(page.assertions))
+                        found = len(msgspec.json.decode(page)["assertions"])
                         sizes.setdefault((probe, label), []).append(found)
         for probe in ("page", "occurred_window", "known_at_page", "kind_filter"):
             small, big = median(times[probe, "1k"]), median(times[probe, "100k"])

@@ -155,7 +155,7 @@ async def test_a_page_serves_the_views_the_domain_folds_at_each_date(
                 assert list(body) == _PAGE_FIELDS
                 assert len(body["assertions"]) == (2 if cursor is None else 1)
                 views += body["assertions"]
-                cursor = page.next_cursor
+                cursor = body["next_cursor"]
                 if cursor is None:
                     break
             assert cursor is None

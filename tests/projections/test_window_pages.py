@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tests.projections.raw_page import raw_page
 from tests.projections.world import World, at
 from timeline.commands.writer import Writer
 from timeline.domain.errors import DomainError
@@ -195,8 +196,9 @@ async def _pages(
     pages: list[str] = []
     cursor = None
     while True:
-        page = await get_timeline_json(conn, slug, temporal, wanted, cursor=cursor, limit=limit)
-        assert page is not None
+        page = raw_page(
+            await get_timeline_json(conn, slug, temporal, wanted, cursor=cursor, limit=limit)
+        )
         pages.append(bytes(page.assertions).decode())
         cursor = page.next_cursor
         if cursor is None:

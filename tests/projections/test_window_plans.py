@@ -23,6 +23,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.pg import scratch_database
+from tests.projections.raw_page import raw_page
 from timeline.migrate import migrate
 from timeline.projections import indexes
 from timeline.projections.temporal import Temporal, TimelineFilters
@@ -130,7 +131,6 @@ async def _explained(
         page = await get_timeline_json(conn, slug, temporal, filters, cursor=cursor, limit=LIMIT)
     finally:
         event.remove(sync, "before_cursor_execute", record)
-    assert page is not None
     ((statement, parameters),) = sent
     explained = await conn.exec_driver_sql(
         f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
@@ -138,7 +138,8 @@ async def _explained(
     plan = explained.scalar_one()
     plan = msgspec.json.decode(plan) if isinstance(plan, str) else plan
     touched = list(_touched(plan[0]["Plan"]))
-    return msgspec.json.decode(page.assertions), sum(n for _, n in touched), page.next_cursor
+    served = raw_page(page)
+    return msgspec.json.decode(served.assertions), sum(n for _, n in touched), served.next_cursor
 
 
 WINDOWS = {

@@ -31,7 +31,6 @@ from timeline.projections.views import (
     ChangesView,
     TimelineList,
     TimelinePage,
-    TimelinePageJson,
 )
 
 Slug = Annotated[str, Parameter(description="the timeline's slug", examples=examples.SLUG)]
@@ -73,7 +72,7 @@ def _page(
 ) -> Fill:
     """A page of the timeline, its stored views as they are (a TimelinePage's JSON)."""
 
-    async def fill(conn: Any) -> tuple[TimelinePageJson, None]:
+    async def fill(conn: Any) -> tuple[msgspec.Raw, None]:
         page = await timelines.get_timeline_json(
             conn, slug, temporal, filters, cursor=cursor, limit=limit
         )

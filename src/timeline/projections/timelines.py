@@ -7,9 +7,9 @@ assertions (pages.py), read in one statement: one round trip, one snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, ParamSpec, cast
+from typing import Any, cast
 
 import msgspec
 from sqlalchemy import Column, Table, Text, select
@@ -19,7 +19,6 @@ from timeline.domain.events import TimelineEvent
 from timeline.domain.timelines import Timeline, fold
 from timeline.projections import pages, visibility
 from timeline.projections.assertions import assertions, change_of_row, revision_rows, revisions
-from timeline.projections.present import decode_views
 from timeline.projections.schema import SCHEMA, folded_columns, name, statement
 from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
 from timeline.projections.views import (
@@ -28,15 +27,12 @@ from timeline.projections.views import (
     TimelineFields,
     TimelineList,
     TimelinePage,
-    TimelinePageJson,
     TimelineSummary,
 )
 from timeline.store.append import StreamRef
 from timeline.store.codec import decode_data
 from timeline.store.read import read_stream
 from timeline.store.tables import metadata
-
-P = ParamSpec("P")
 
 timelines = Table(
     "timelines",
@@ -162,9 +158,10 @@ async def get_timeline_json(
     *,
     cursor: str | None = None,
     limit: int = 50,
-) -> TimelinePageJson | None:
-    """The timeline and a page of its assertions by occurred_start, as `temporal` asks,
-    with the page's views as stored JSON (what the API serves, never decoded).
+) -> msgspec.Raw | None:
+    """The JSON of the TimelinePage that `temporal` asks for: the timeline and a page
+    of its assertions by occurred_start, the page's views as they are stored (what
+    the API serves, never decoded).
 
     None when the timeline does not exist (or did not, at recorded_at). An
     assertion absent at known_at (first reported later) is not listed. Raises
@@ -183,29 +180,32 @@ async def get_timeline_json(
     row = (await conn.execute(statement(sql, pages.literal_names(filters, params)), params)).first()
     if row is None or (head := _head_of_row(row, temporal)) is None:
         return None
-    return TimelinePageJson(
+    values = {
         **msgspec.structs.asdict(head),
-        assertions=msgspec.Raw(f"[{row.views or ''}]"),
-        next_cursor=pages.next_cursor(row, limit, slug),
-    )
+        "assertions": msgspec.Raw(f"[{row.views or ''}]"),
+        "next_cursor": pages.next_cursor(row, limit, slug),
+    }
+    # In TimelinePage's own field order, so the bytes are that page's JSON.
+    return msgspec.Raw(_encoder.encode({f: values[f] for f in _PAGE_FIELDS}))
 
 
-def _decoding(
-    read: Callable[P, Awaitable[TimelinePageJson | None]],
-) -> Callable[P, Awaitable[TimelinePage | None]]:
-    async def decoded(*args: P.args, **kwargs: P.kwargs) -> TimelinePage | None:
-        page = await read(*args, **kwargs)
-        if page is None:
-            return None
-        fields = msgspec.structs.asdict(page)
-        fields["assertions"] = decode_views(page.assertions)
-        return TimelinePage(**fields)
-
-    return decoded
+_encoder = msgspec.json.Encoder()
+_PAGE_FIELDS = tuple(f.name for f in msgspec.structs.fields(TimelinePage))
+_page_decoder = msgspec.json.Decoder(TimelinePage)
 
 
-# get_timeline_json with the views decoded: the same page, as structs (exports, tests).
-get_timeline = _decoding(get_timeline_json)
+async def get_timeline(
+    conn: AsyncConnection,
+    slug: str,
+    temporal: Temporal = NOW,
+    filters: TimelineFilters = NO_FILTERS,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> TimelinePage | None:
+    """get_timeline_json's page, decoded (exports, the viewer, tests)."""
+    raw = await get_timeline_json(conn, slug, temporal, filters, cursor=cursor, limit=limit)
+    return None if raw is None else _page_decoder.decode(raw)
 
 
 _CHANGE_LISTS = {

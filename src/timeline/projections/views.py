@@ -76,17 +76,6 @@ class TimelinePage(TimelineFields, kw_only=True):
     last_position: int = 0
 
 
-class TimelinePageJson(TimelineFields, kw_only=True):
-    """A TimelinePage whose assertions are the stored views' JSON array, served undecoded.
-
-    Encodes to the same JSON as the TimelinePage it stands for, field for field.
-    """
-
-    assertions: msgspec.Raw
-    next_cursor: str | None
-    last_position: int = 0
-
-
 class TimelineList(msgspec.Struct, kw_only=True):
     timelines: list[TimelineSummary]
     next_cursor: str | None
