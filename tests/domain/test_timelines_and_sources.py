@@ -120,7 +120,10 @@ def test_a_withdrawn_source_cannot_be_updated_or_withdrawn_again() -> None:
         withdraw_source(withdrawn, WithdrawSource(source_id="bbc", withdrawn_at=at(21)))
 
 
-def test_a_missing_source_cannot_be_withdrawn() -> None:
+def test_a_missing_source_cannot_be_updated_or_withdrawn() -> None:
+    with pytest.raises(SourceNotFound) as error:
+        update_source(None, UpdateSource(source_id="bbc", title="New"), None)
+    assert error.value.field == "source_id"
     with pytest.raises(SourceNotFound) as error:
         withdraw_source(None, WithdrawSource(source_id="bbc", withdrawn_at=at(21)))
     assert error.value.field == "source_id"

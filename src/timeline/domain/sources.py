@@ -100,12 +100,17 @@ def register_source(
     return [SourceRegistered(**msgspec.structs.asdict(cmd))]
 
 
+def _check_live(state: Source | None, source_id: str) -> None:
+    """The source a change names: it exists and is not withdrawn (a withdrawn one is final)."""
+    if state is None:
+        raise SourceNotFound(source_id)
+    if state.withdrawn:
+        raise SourceIsWithdrawn(source_id)
+
+
 def update_source(state: Source | None, cmd: UpdateSource, via: Source | None) -> list[SourceEvent]:
     """Change some of a source's fields; a withdrawn source does not change."""
-    if state is None:
-        raise SourceNotFound(cmd.source_id)
-    if state.withdrawn:
-        raise SourceIsWithdrawn(cmd.source_id)
+    _check_live(state, cmd.source_id)
     _check_fields(cmd.publisher, cmd.title, cmd.url, cmd.language)
     if isinstance(cmd.via, str):
         if via is None:
@@ -119,10 +124,7 @@ def update_source(state: Source | None, cmd: UpdateSource, via: Source | None) -
 
 def withdraw_source(state: Source | None, cmd: WithdrawSource) -> list[SourceEvent]:
     """Withdraw a source; the assertions resting on it are told by a policy."""
-    if state is None:
-        raise SourceNotFound(cmd.source_id)
-    if state.withdrawn:
-        raise SourceIsWithdrawn(cmd.source_id)
+    _check_live(state, cmd.source_id)
     return [
         SourceWithdrawn(source_id=cmd.source_id, reason=cmd.reason, withdrawn_at=cmd.withdrawn_at)
     ]

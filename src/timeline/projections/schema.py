@@ -7,6 +7,7 @@ and swaps the schemas by renaming them, so every table of a read model names
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +27,11 @@ def folded_columns() -> list[Column[object]]:
         Column("recorded_at", DateTime(timezone=True), nullable=False),
         Column("last_position", BigInteger, nullable=False),
     ]
+
+
+def folded_values(version: int, recorded_at: datetime, last_position: int) -> dict[str, Any]:
+    """The values of a row's folded_columns, by their names."""
+    return {"version": version, "recorded_at": recorded_at, "last_position": last_position}
 
 
 def name(table: Table) -> str:

@@ -18,7 +18,7 @@ from timeline.domain.events import (
     SourceEvent,
 )
 from timeline.domain.sources import Source, fold
-from timeline.projections.schema import SCHEMA, folded_columns
+from timeline.projections.schema import SCHEMA, folded_columns, folded_values
 from timeline.projections.temporal import NOW, Temporal
 from timeline.projections.views import SourceView
 from timeline.store.append import StreamRef
@@ -62,9 +62,7 @@ def source_row(state: Source, *, recorded_at: datetime, last_position: int) -> d
         "status": "withdrawn" if state.withdrawn else "active",
         "withdrawn_at": state.withdrawn_at,
         "withdrawal_reason": state.withdrawal_reason,
-        "version": state.version,
-        "recorded_at": recorded_at,
-        "last_position": last_position,
+        **folded_values(state.version, recorded_at, last_position),
     }
 
 

@@ -19,7 +19,7 @@ from timeline.domain.events import TimelineEvent
 from timeline.domain.timelines import Timeline, fold
 from timeline.projections import pages, visibility
 from timeline.projections.assertions import assertions, change_of_row, revision_rows, revisions
-from timeline.projections.schema import SCHEMA, folded_columns, name, statement
+from timeline.projections.schema import SCHEMA, folded_columns, folded_values, name, statement
 from timeline.projections.temporal import NO_FILTERS, NOW, Temporal, TimelineFilters
 from timeline.projections.views import (
     ChangedAssertion,
@@ -55,9 +55,7 @@ def timeline_row(state: Timeline, *, recorded_at: datetime, last_position: int) 
         "title": state.title,
         "description": state.description,
         "region": state.region,
-        "version": state.version,
-        "recorded_at": recorded_at,
-        "last_position": last_position,
+        **folded_values(state.version, recorded_at, last_position),
     }
 
 

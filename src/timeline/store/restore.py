@@ -49,20 +49,6 @@ from timeline.store.restore_sql import (
     insert_sql,
 )
 
-STAGED_COLUMNS = (
-    "line",
-    "stream_type",
-    "stream_id",
-    "version",
-    "type",
-    "schema_version",
-    "data",
-    "metadata",
-    "timeline",
-    "reported_at",
-    "recorded_at",
-)
-
 
 class StagedEvent(msgspec.Struct, frozen=True, array_like=True):
     """One exported event as staged: its line in the file, then the columns it restores."""
@@ -78,6 +64,10 @@ class StagedEvent(msgspec.Struct, frozen=True, array_like=True):
     timeline: str | None
     reported_at: datetime | None
     recorded_at: datetime
+
+
+# The staging table's columns, in the order a StagedEvent's tuple holds their values.
+STAGED_COLUMNS: tuple[str, ...] = StagedEvent.__struct_fields__
 
 
 class RestoreConflict(StoreError):

@@ -17,8 +17,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from datetime import datetime
-from typing import Any, NamedTuple
+from types import SimpleNamespace
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -33,7 +33,7 @@ from timeline.store.db import CLI_TIMEOUTS, Timeouts, connect_dedicated
 from timeline.store.lost import describe
 from timeline.tlog.checkpoint import Checkpoint
 from timeline.tlog.note import Signer
-from timeline.transfer.ndjson import encode_line
+from timeline.transfer.ndjson import LogLine, encode_line
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +50,15 @@ class Integrated(msgspec.Struct, frozen=True):
     more: bool  # the feed had more settled events than one batch took
 
 
-class _Line(NamedTuple):
-    stream_type: str
-    stream_id: str
-    version: int
-    type: str
-    schema_version: int
-    data: str
-    metadata: str
-    timeline: str | None
-    reported_at: datetime | None
-    recorded_at: datetime
-    log_index: int
+# The columns of an export line but its leaf index, as LogLine (and ROW_COLUMNS) name them.
+_LINE_COLUMNS = tuple(name for name in LogLine.__struct_fields__ if name != "log_index")
 
 
 def entry(row: Any, index: int) -> bytes:
     """The export line, without its newline, of a read_feed_rows row (ROW_COLUMNS) as leaf
     `index`: the bytes its leaf hashes."""
-    fields = {name: row[name] for name in _Line._fields[:-1]}  # named as ROW_COLUMNS names them
-    line = encode_line(_Line(**fields, log_index=index))
+    fields = {name: row[name] for name in _LINE_COLUMNS}
+    line = encode_line(SimpleNamespace(**fields, log_index=index))
     return line[:-1]
 
 
