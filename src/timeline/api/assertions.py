@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Response, post
+from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
@@ -13,14 +13,11 @@ from timeline.api.answers import Fill
 from timeline.api.assertion_bodies import RetractionBody, RevisionBody, StanceBody
 from timeline.api.auth import require_read
 from timeline.api.docs import (
-    READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
-    IfNoneMatch,
     problems,
 )
 from timeline.api.errors import ApiProblem
-from timeline.api.params import provide_temporal
-from timeline.api.state import Reader
+from timeline.api.reading import READS, ReadContext, read_route
 from timeline.api.writes import WRITES, Write, now, write_route
 from timeline.commands import handlers
 from timeline.projections import assertions as reads
@@ -40,6 +37,10 @@ def _absent(assertion_id: str) -> ApiProblem:
 _PATH = "/v1/assertions/"
 _READ = reads.get_assertion
 _CHANGE = handlers.change_assertion
+
+
+def _scope(assertion_id: str) -> Scope:
+    return Scope.of_stream("assertion", assertion_id)
 
 
 def _assertion(assertion_id: str, temporal: Temporal) -> Fill:
@@ -70,45 +71,27 @@ class AssertionController(Controller):
     path = "/v1/assertions"
     tags = ("assertions",)
     guards = (require_read,)
-    dependencies = {"temporal": Provide(provide_temporal), **WRITES}  # noqa: RUF012
+    dependencies = {**READS, **WRITES}  # noqa: RUF012
 
-    @get(
-        "/{assertion_id:str}",
-        summary="Read an assertion at any date",
-        operation_id="GetAssertion",
-        responses=READ_ERRORS,
-    )
+    @read_route("/{assertion_id:str}", "Read an assertion at any date", "GetAssertion")
     async def read(
-        self,
-        reader: NamedDependency[Reader],
-        assertion_id: AssertionId,
-        temporal: NamedDependency[Temporal],
-        if_none_match: IfNoneMatch = None,
+        self, assertion_id: AssertionId, ctx: NamedDependency[ReadContext]
     ) -> Response[AssertionView]:
         """One assertion as known at `known_at` and held at `recorded_at` (default: now)."""
-        key = ("assertion", assertion_id, temporal)
-        scope = Scope.of_stream("assertion", assertion_id)
-        fill = _assertion(assertion_id, temporal)
-        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
+        fill = _assertion(assertion_id, ctx.temporal)
+        return await ctx.serve(("assertion", assertion_id), _scope(assertion_id), fill)
 
-    @get(
+    @read_route(
         "/{assertion_id:str}/history",
-        summary="Every version of an assertion, in knowledge order",
-        operation_id="GetAssertionHistory",
-        responses=READ_ERRORS,
+        "Every version of an assertion, in knowledge order",
+        "GetAssertionHistory",
     )
     async def history(
-        self,
-        reader: NamedDependency[Reader],
-        assertion_id: AssertionId,
-        temporal: NamedDependency[Temporal],
-        if_none_match: IfNoneMatch = None,
+        self, assertion_id: AssertionId, ctx: NamedDependency[ReadContext]
     ) -> Response[HistoryView]:
         """Each version with what changed (field, from, to), the reason and the full state."""
-        key = ("history", assertion_id, temporal)
-        scope = Scope.of_stream("assertion", assertion_id)
-        fill = _history(assertion_id, temporal)
-        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
+        fill = _history(assertion_id, ctx.temporal)
+        return await ctx.serve(("history", assertion_id), _scope(assertion_id), fill)
 
     @post(
         "/{assertion_id:str}/revisions",
