@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
@@ -37,6 +37,18 @@ def _absent(assertion_id: str) -> ApiProblem:
 _PATH = "/v1/assertions/"
 _READ = reads.get_assertion
 _CHANGE = handlers.change_assertion
+
+
+async def _change(
+    change: Write,
+    assertion_id: str,
+    data: RevisionBody | StanceBody | RetractionBody,
+    *,
+    required: bool = False,
+) -> Response[AssertionView]:
+    """Run the body's command on the assertion; the answer is the assertion it left."""
+    cmd = data.to_command(assertion_id, now=now())
+    return await change.change(_CHANGE, cmd, data, _READ, _PATH, required=required)
 
 
 def _scope(assertion_id: str) -> Scope:
@@ -93,11 +105,11 @@ class AssertionController(Controller):
         fill = _history(assertion_id, ctx.temporal)
         return await ctx.serve(("history", assertion_id), _scope(assertion_id), fill)
 
-    @post(
+    @write_route(
         "/{assertion_id:str}/revisions",
-        summary="Revise an assertion",
-        operation_id="ReviseAssertion",
-        **write_route({**VERSIONED_WRITE_ERRORS, **problems(428)}),
+        "Revise an assertion",
+        "ReviseAssertion",
+        {**VERSIONED_WRITE_ERRORS, **problems(428)},
     )
     async def revise(
         self,
@@ -106,14 +118,13 @@ class AssertionController(Controller):
         data: Annotated[RevisionBody, Body(examples=examples.REVISION)],
     ) -> Response[AssertionView]:
         """Change some fields, with a reason; If-Match must carry the version you read."""
-        cmd = data.to_command(assertion_id, now=now())
-        return await change.change(_CHANGE, cmd, data, _READ, _PATH, required=True)
+        return await _change(change, assertion_id, data, required=True)
 
-    @post(
+    @write_route(
         "/{assertion_id:str}/stances",
-        summary="Confirm, deny or dispute an assertion",
-        operation_id="RecordStance",
-        **write_route(VERSIONED_WRITE_ERRORS),
+        "Confirm, deny or dispute an assertion",
+        "RecordStance",
+        VERSIONED_WRITE_ERRORS,
     )
     async def stance(
         self,
@@ -122,14 +133,13 @@ class AssertionController(Controller):
         data: Annotated[StanceBody, Body(examples=examples.STANCE)],
     ) -> Response[AssertionView]:
         """A party confirms, denies or disputes it; a denial or dispute makes it `contested`."""
-        cmd = data.to_command(assertion_id, now=now())
-        return await change.change(_CHANGE, cmd, data, _READ, _PATH)
+        return await _change(change, assertion_id, data)
 
-    @post(
+    @write_route(
         "/{assertion_id:str}/retraction",
-        summary="Retract an assertion",
-        operation_id="RetractAssertion",
-        **write_route(VERSIONED_WRITE_ERRORS),
+        "Retract an assertion",
+        "RetractAssertion",
+        VERSIONED_WRITE_ERRORS,
     )
     async def retract(
         self,
@@ -138,5 +148,4 @@ class AssertionController(Controller):
         data: Annotated[RetractionBody, Body(examples=examples.RETRACTION)],
     ) -> Response[AssertionView]:
         """Retract it, with a reason; it cannot be revised afterwards."""
-        cmd = data.to_command(assertion_id, now=now())
-        return await change.change(_CHANGE, cmd, data, _READ, _PATH)
+        return await _change(change, assertion_id, data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
@@ -46,12 +46,7 @@ class SourceController(Controller):
     guards = (require_read,)
     dependencies = {**READS, **WRITES}  # noqa: RUF012
 
-    @post(
-        "/",
-        summary="Register a source",
-        operation_id="RegisterSource",
-        **write_route(VERSIONED_WRITE_ERRORS),
-    )
+    @write_route("/", "Register a source", "RegisterSource", VERSIONED_WRITE_ERRORS)
     async def register(
         self,
         new: NamedDependency[Write],
@@ -69,11 +64,8 @@ class SourceController(Controller):
         fill = _source(source_id, ctx.temporal)
         return await ctx.serve(("source", source_id), Scope.of_stream("source", source_id), fill)
 
-    @post(
-        "/{source_id:str}/updates",
-        summary="Update a source",
-        operation_id="UpdateSource",
-        **write_route(VERSIONED_WRITE_ERRORS),
+    @write_route(
+        "/{source_id:str}/updates", "Update a source", "UpdateSource", VERSIONED_WRITE_ERRORS
     )
     async def update(
         self,
@@ -85,11 +77,8 @@ class SourceController(Controller):
         cmd = data.to_command(source_id)
         return await change.change(handlers.update_source, cmd, data, reads.get_source, _PATH)
 
-    @post(
-        "/{source_id:str}/withdrawal",
-        summary="Withdraw a source",
-        operation_id="WithdrawSource",
-        **write_route(VERSIONED_WRITE_ERRORS),
+    @write_route(
+        "/{source_id:str}/withdrawal", "Withdraw a source", "WithdrawSource", VERSIONED_WRITE_ERRORS
     )
     async def withdraw(
         self,

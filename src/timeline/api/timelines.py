@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, post
+from litestar import Controller, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
@@ -112,7 +112,7 @@ class TimelineController(Controller):
         **WRITES,
     }
 
-    @post("/", summary="Open a timeline", operation_id="OpenTimeline", **write_route(WRITE_ERRORS))
+    @write_route("/", "Open a timeline", "OpenTimeline", WRITE_ERRORS)
     async def open(
         self,
         new: NamedDependency[Write],
@@ -164,12 +164,7 @@ class TimelineController(Controller):
             return await ctx.fresh(fill)
         return await ctx.serve(("changes", slug, start, end), Scope.of_timeline(slug), fill)
 
-    @post(
-        "/{slug:str}/assertions",
-        summary="Record an assertion",
-        operation_id="RecordAssertion",
-        **write_route(WRITE_ERRORS),
-    )
+    @write_route("/{slug:str}/assertions", "Record an assertion", "RecordAssertion", WRITE_ERRORS)
     async def record(
         self,
         slug: Slug,
