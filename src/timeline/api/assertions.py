@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response
+from litestar import Response
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
 from timeline.api.assertion_bodies import RetractionBody, RevisionBody, StanceBody
-from timeline.api.auth import require_read
 from timeline.api.docs import (
     VERSIONED_WRITE_ERRORS,
     problems,
 )
 from timeline.api.errors import ApiProblem
-from timeline.api.reading import READS, ReadContext, read_route
-from timeline.api.writes import WRITES, Write, now, write_route
+from timeline.api.reading import ReadContext, read_route
+from timeline.api.resources import ResourceController
+from timeline.api.writes import Write, now, write_route
 from timeline.commands import handlers
 from timeline.projections import assertions as reads
 from timeline.projections.freshness import Scope
@@ -79,11 +79,9 @@ def _history(assertion_id: str, temporal: Temporal) -> Fill:
     return fill
 
 
-class AssertionController(Controller):
+class AssertionController(ResourceController):
     path = "/v1/assertions"
     tags = ("assertions",)
-    guards = (require_read,)
-    dependencies = {**READS, **WRITES}  # noqa: RUF012
 
     @read_route("/{assertion_id:str}", "Read an assertion at any date", "GetAssertion")
     async def read(

@@ -5,20 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Response
+from litestar import Response
 from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
-from timeline.api.auth import require_read
 from timeline.api.docs import (
     VERSIONED_WRITE_ERRORS,
 )
 from timeline.api.errors import ApiProblem
-from timeline.api.reading import READS, ReadContext, read_route
+from timeline.api.reading import ReadContext, read_route
+from timeline.api.resources import ResourceController
 from timeline.api.schemas import SourceBody, SourceUpdateBody, WithdrawalBody
-from timeline.api.writes import WRITES, Write, now, write_route
+from timeline.api.writes import Write, now, write_route
 from timeline.commands import handlers
 from timeline.projections import sources as reads
 from timeline.projections.freshness import Scope
@@ -40,11 +40,9 @@ def _source(source_id: str, temporal: Temporal) -> Fill:
     return fill
 
 
-class SourceController(Controller):
+class SourceController(ResourceController):
     path = "/v1/sources"
     tags = ("sources",)
-    guards = (require_read,)
-    dependencies = {**READS, **WRITES}  # noqa: RUF012
 
     @write_route("/", "Register a source", "RegisterSource", VERSIONED_WRITE_ERRORS)
     async def register(

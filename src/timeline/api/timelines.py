@@ -7,18 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response
+from litestar import Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
 from timeline.api.assertion_bodies import AssertionBody
-from timeline.api.auth import require_read
 from timeline.api.docs import READ_ERRORS, WRITE_ERRORS, problems
 from timeline.api.errors import ApiProblem
 from timeline.api.params import Cursor, Limit, parse_time, provide_filters
 from timeline.api.reading import READS, ReadContext, read_route
+from timeline.api.resources import ResourceController
 from timeline.api.schemas import TimelineBody
 from timeline.api.writes import WRITES, Write, now, write_route
 from timeline.commands import handlers
@@ -102,15 +102,10 @@ def _window(since: str, until: str | None) -> tuple[datetime, datetime]:
     return start, end
 
 
-class TimelineController(Controller):
+class TimelineController(ResourceController):
     path = "/v1/timelines"
     tags = ("timelines",)
-    guards = (require_read,)
-    dependencies = {  # noqa: RUF012
-        **READS,
-        "filters": Provide(provide_filters),
-        **WRITES,
-    }
+    dependencies = {**READS, "filters": Provide(provide_filters), **WRITES}  # noqa: RUF012
 
     @write_route("/", "Open a timeline", "OpenTimeline", WRITE_ERRORS)
     async def open(
