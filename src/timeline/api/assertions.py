@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response
+from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
 from timeline.api.assertion_bodies import RetractionBody, RevisionBody, StanceBody
-from timeline.api.auth import require_read
 from timeline.api.docs import (
-    READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
-    IfNoneMatch,
     problems,
 )
 from timeline.api.errors import ApiProblem
-from timeline.api.params import provide_temporal
-from timeline.api.state import Reader
-from timeline.api.writes import WRITES, Write, now, write_route
+from timeline.api.reading import ReadContext, read_route
+from timeline.api.resources import ResourceController
+from timeline.api.writes import Write, now, write_route
 from timeline.commands import handlers
 from timeline.projections import assertions as reads
 from timeline.projections.freshness import Scope
@@ -40,6 +37,22 @@ def _absent(assertion_id: str) -> ApiProblem:
 _PATH = "/v1/assertions/"
 _READ = reads.get_assertion
 _CHANGE = handlers.change_assertion
+
+
+async def _change(
+    change: Write,
+    assertion_id: str,
+    data: RevisionBody | StanceBody | RetractionBody,
+    *,
+    required: bool = False,
+) -> Response[AssertionView]:
+    """Run the body's command on the assertion; the answer is the assertion it left."""
+    cmd = data.to_command(assertion_id, now=now())
+    return await change.change(_CHANGE, cmd, data, _READ, _PATH, required=required)
+
+
+def _scope(assertion_id: str) -> Scope:
+    return Scope.of_stream("assertion", assertion_id)
 
 
 def _assertion(assertion_id: str, temporal: Temporal) -> Fill:
@@ -66,55 +79,35 @@ def _history(assertion_id: str, temporal: Temporal) -> Fill:
     return fill
 
 
-class AssertionController(Controller):
+class AssertionController(ResourceController):
     path = "/v1/assertions"
     tags = ("assertions",)
-    guards = (require_read,)
-    dependencies = {"temporal": Provide(provide_temporal), **WRITES}  # noqa: RUF012
 
-    @get(
-        "/{assertion_id:str}",
-        summary="Read an assertion at any date",
-        operation_id="GetAssertion",
-        responses=READ_ERRORS,
-    )
+    @read_route("/{assertion_id:str}", "Read an assertion at any date", "GetAssertion")
     async def read(
-        self,
-        reader: NamedDependency[Reader],
-        assertion_id: AssertionId,
-        temporal: NamedDependency[Temporal],
-        if_none_match: IfNoneMatch = None,
+        self, assertion_id: AssertionId, ctx: NamedDependency[ReadContext]
     ) -> Response[AssertionView]:
         """One assertion as known at `known_at` and held at `recorded_at` (default: now)."""
-        key = ("assertion", assertion_id, temporal)
-        scope = Scope.of_stream("assertion", assertion_id)
-        fill = _assertion(assertion_id, temporal)
-        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
+        fill = _assertion(assertion_id, ctx.temporal)
+        return await ctx.serve(("assertion", assertion_id), _scope(assertion_id), fill)
 
-    @get(
+    @read_route(
         "/{assertion_id:str}/history",
-        summary="Every version of an assertion, in knowledge order",
-        operation_id="GetAssertionHistory",
-        responses=READ_ERRORS,
+        "Every version of an assertion, in knowledge order",
+        "GetAssertionHistory",
     )
     async def history(
-        self,
-        reader: NamedDependency[Reader],
-        assertion_id: AssertionId,
-        temporal: NamedDependency[Temporal],
-        if_none_match: IfNoneMatch = None,
+        self, assertion_id: AssertionId, ctx: NamedDependency[ReadContext]
     ) -> Response[HistoryView]:
         """Each version with what changed (field, from, to), the reason and the full state."""
-        key = ("history", assertion_id, temporal)
-        scope = Scope.of_stream("assertion", assertion_id)
-        fill = _history(assertion_id, temporal)
-        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
+        fill = _history(assertion_id, ctx.temporal)
+        return await ctx.serve(("history", assertion_id), _scope(assertion_id), fill)
 
-    @post(
+    @write_route(
         "/{assertion_id:str}/revisions",
-        summary="Revise an assertion",
-        operation_id="ReviseAssertion",
-        **write_route({**VERSIONED_WRITE_ERRORS, **problems(428)}),
+        "Revise an assertion",
+        "ReviseAssertion",
+        {**VERSIONED_WRITE_ERRORS, **problems(428)},
     )
     async def revise(
         self,
@@ -123,14 +116,13 @@ class AssertionController(Controller):
         data: Annotated[RevisionBody, Body(examples=examples.REVISION)],
     ) -> Response[AssertionView]:
         """Change some fields, with a reason; If-Match must carry the version you read."""
-        cmd = data.to_command(assertion_id, now=now())
-        return await change.change(_CHANGE, cmd, data, _READ, _PATH, required=True)
+        return await _change(change, assertion_id, data, required=True)
 
-    @post(
+    @write_route(
         "/{assertion_id:str}/stances",
-        summary="Confirm, deny or dispute an assertion",
-        operation_id="RecordStance",
-        **write_route(VERSIONED_WRITE_ERRORS),
+        "Confirm, deny or dispute an assertion",
+        "RecordStance",
+        VERSIONED_WRITE_ERRORS,
     )
     async def stance(
         self,
@@ -139,14 +131,13 @@ class AssertionController(Controller):
         data: Annotated[StanceBody, Body(examples=examples.STANCE)],
     ) -> Response[AssertionView]:
         """A party confirms, denies or disputes it; a denial or dispute makes it `contested`."""
-        cmd = data.to_command(assertion_id, now=now())
-        return await change.change(_CHANGE, cmd, data, _READ, _PATH)
+        return await _change(change, assertion_id, data)
 
-    @post(
+    @write_route(
         "/{assertion_id:str}/retraction",
-        summary="Retract an assertion",
-        operation_id="RetractAssertion",
-        **write_route(VERSIONED_WRITE_ERRORS),
+        "Retract an assertion",
+        "RetractAssertion",
+        VERSIONED_WRITE_ERRORS,
     )
     async def retract(
         self,
@@ -155,5 +146,4 @@ class AssertionController(Controller):
         data: Annotated[RetractionBody, Body(examples=examples.RETRACTION)],
     ) -> Response[AssertionView]:
         """Retract it, with a reason; it cannot be revised afterwards."""
-        cmd = data.to_command(assertion_id, now=now())
-        return await change.change(_CHANGE, cmd, data, _READ, _PATH)
+        return await _change(change, assertion_id, data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, Response, get
@@ -36,9 +36,12 @@ from timeline.tlog.sequencer import Sequencer
 log = logging.getLogger(__name__)
 
 TEXT = "text/plain"  # Litestar adds "; charset=utf-8"
+OCTETS = "application/octet-stream"
 FOR_GOOD = "public, max-age=31536000, immutable"
 LATEST = "public, max-age=1"
 PARTIAL = "public, max-age=60"
+
+T = TypeVar("T")
 
 
 class InclusionProof(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,6 +81,33 @@ async def _proof(
             raise _not_in_tree(error) from None
 
 
+def _refuse(refused: bool, code: str, detail: str, field: str) -> None:
+    """A 400 naming `field` when `refused`: a proof's sizes out of order."""
+    if refused:
+        raise ApiProblem(400, code, detail, field=field)
+
+
+def _for_good(body: T) -> Response[T]:
+    """A proof, which never changes."""
+    return Response(body, headers={"Cache-Control": FOR_GOOD})
+
+
+_BAD = (400, 404)  # a malformed size or path; past the tree
+
+
+def _route(
+    path: str, summary: str, operation_id: str, statuses: tuple[int, ...], media: str | None = None
+) -> get:
+    """A log route: its path, summary, operation id, the problems it may answer and its type."""
+    return get(
+        path,
+        summary=summary,
+        operation_id=operation_id,
+        media_type=media,
+        responses=problems(*statuses),
+    )
+
+
 def parse_tile_path(path: str) -> tuple[int, int | None]:
     """(index, width or None) of a tile path's N[.p/W] part; ValueError naming what is wrong."""
     parts = path.strip("/").split("/")
@@ -95,26 +125,14 @@ class LogController(Controller):
     tags = ("log",)
     guards = (require_read,)
 
-    @get(
-        "/checkpoint",
-        summary="The latest signed checkpoint",
-        operation_id="GetLatestCheckpoint",
-        media_type=TEXT,
-        responses=problems(404),
-    )
+    @_route("/checkpoint", "The latest signed checkpoint", "GetLatestCheckpoint", (404,), TEXT)
     async def checkpoint(self, reader: NamedDependency[Reader]) -> Response[str]:
         """A C2SP tlog-checkpoint in a signed note (Ed25519); cached for a second."""
         async with reader.read() as conn:
             found = await reads.latest(await driver_of(conn))
         return _note(found, LATEST, "latest")
 
-    @get(
-        "/checkpoints/{size:int}",
-        summary="A kept signed checkpoint",
-        operation_id="GetCheckpoint",
-        media_type=TEXT,
-        responses=problems(400, 404),
-    )
+    @_route("/checkpoints/{size:int}", "A kept signed checkpoint", "GetCheckpoint", _BAD, TEXT)
     async def kept(
         self,
         reader: NamedDependency[Reader],
@@ -125,12 +143,12 @@ class LogController(Controller):
             found = await reads.kept(await driver_of(conn), size)
         return _note(found, FOR_GOOD, f"size {size}")
 
-    @get(
+    @_route(
         "/tile/{level:int}/{rest:path}",
-        summary="A tile of the tree (C2SP tlog-tiles)",
-        operation_id="GetTile",
-        media_type="application/octet-stream",
-        responses=problems(400, 404),
+        "A tile of the tree (C2SP tlog-tiles)",
+        "GetTile",
+        _BAD,
+        OCTETS,
     )
     async def tile(
         self,
@@ -149,16 +167,9 @@ class LogController(Controller):
             except reads.NotInTree as error:
                 raise _not_in_tree(error) from None
         cache = FOR_GOOD if width is None else PARTIAL
-        return Response(
-            body, media_type="application/octet-stream", headers={"Cache-Control": cache}
-        )
+        return Response(body, media_type=OCTETS, headers={"Cache-Control": cache})
 
-    @get(
-        "/proof/inclusion",
-        summary="An inclusion proof",
-        operation_id="GetInclusionProof",
-        responses=problems(400, 404),
-    )
+    @_route("/proof/inclusion", "An inclusion proof", "GetInclusionProof", _BAD)
     async def inclusion(
         self,
         reader: NamedDependency[Reader],
@@ -168,20 +179,11 @@ class LogController(Controller):
         ],
     ) -> Response[InclusionProof]:
         """The RFC 9162 audit path of leaf `index` in the tree of `size`, hashes in base64."""
-        if index >= size:
-            raise ApiProblem(
-                400, "bad-index", f"index: {index} is not below size {size}", field="index"
-            )
+        _refuse(index >= size, "bad-index", f"index: {index} is not below size {size}", "index")
         hashes = await _proof(reader, reads.inclusion, index, size)
-        body = InclusionProof(index=index, size=size, hashes=hashes)
-        return Response(body, headers={"Cache-Control": FOR_GOOD})
+        return _for_good(InclusionProof(index=index, size=size, hashes=hashes))
 
-    @get(
-        "/proof/consistency",
-        summary="A consistency proof",
-        operation_id="GetConsistencyProof",
-        responses=problems(400, 404),
-    )
+    @_route("/proof/consistency", "A consistency proof", "GetConsistencyProof", _BAD)
     async def consistency(
         self,
         reader: NamedDependency[Reader],
@@ -189,21 +191,11 @@ class LogController(Controller):
         to: Annotated[int, QueryParameter(description="the newer tree size", ge=1)],
     ) -> Response[ConsistencyProof]:
         """The RFC 9162 proof that the tree of `to` extends the tree of `from`, in base64."""
-        if old > to:
-            raise ApiProblem(
-                400, "bad-range", f"from: {old} is larger than to ({to})", field="from"
-            )
+        _refuse(old > to, "bad-range", f"from: {old} is larger than to ({to})", "from")
         hashes = await _proof(reader, reads.consistency, old, to)
-        body = ConsistencyProof(from_=old, to=to, hashes=hashes)
-        return Response(body, headers={"Cache-Control": FOR_GOOD})
+        return _for_good(ConsistencyProof(from_=old, to=to, hashes=hashes))
 
-    @get(
-        "/key",
-        summary="The log's verifier key",
-        operation_id="GetLogKey",
-        media_type=TEXT,
-        responses=problems(404),
-    )
+    @_route("/key", "The log's verifier key", "GetLogKey", (404,), TEXT)
     async def key(self, request: Request[Any, Any, Any]) -> Response[str]:
         """The signed-note verifier key, `<name>+<key id>+<key>`, that opens the checkpoints."""
         plugin = request.app.plugins.get(LogPlugin)

@@ -5,23 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Response
+from litestar.di import NamedDependency
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
-from timeline.api.auth import require_read
 from timeline.api.docs import (
-    READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
-    IfNoneMatch,
 )
 from timeline.api.errors import ApiProblem
-from timeline.api.params import provide_temporal
+from timeline.api.reading import ReadContext, read_route
+from timeline.api.resources import ResourceController
 from timeline.api.schemas import SourceBody, SourceUpdateBody, WithdrawalBody
-from timeline.api.state import Reader
-from timeline.api.writes import WRITES, Write, now, write_route
+from timeline.api.writes import Write, now, write_route
 from timeline.commands import handlers
 from timeline.projections import sources as reads
 from timeline.projections.freshness import Scope
@@ -43,18 +40,11 @@ def _source(source_id: str, temporal: Temporal) -> Fill:
     return fill
 
 
-class SourceController(Controller):
+class SourceController(ResourceController):
     path = "/v1/sources"
     tags = ("sources",)
-    guards = (require_read,)
-    dependencies = {"temporal": Provide(provide_temporal), **WRITES}  # noqa: RUF012
 
-    @post(
-        "/",
-        summary="Register a source",
-        operation_id="RegisterSource",
-        **write_route(VERSIONED_WRITE_ERRORS),
-    )
+    @write_route("/", "Register a source", "RegisterSource", VERSIONED_WRITE_ERRORS)
     async def register(
         self,
         new: NamedDependency[Write],
@@ -64,30 +54,16 @@ class SourceController(Controller):
         cmd = data.to_command(str(uuid.uuid4()))
         return await new.new(handlers.register_source, cmd, data, reads.get_source, _PATH)
 
-    @get(
-        "/{source_id:str}",
-        summary="Read a source",
-        operation_id="GetSource",
-        responses=READ_ERRORS,
-    )
+    @read_route("/{source_id:str}", "Read a source", "GetSource")
     async def read(
-        self,
-        reader: NamedDependency[Reader],
-        source_id: SourceId,
-        temporal: NamedDependency[Temporal],
-        if_none_match: IfNoneMatch = None,
+        self, source_id: SourceId, ctx: NamedDependency[ReadContext]
     ) -> Response[SourceView]:
         """One source, as this store held it at `recorded_at` (default now)."""
-        key = ("source", source_id, temporal)
-        scope = Scope.of_stream("source", source_id)
-        fill = _source(source_id, temporal)
-        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
+        fill = _source(source_id, ctx.temporal)
+        return await ctx.serve(("source", source_id), Scope.of_stream("source", source_id), fill)
 
-    @post(
-        "/{source_id:str}/updates",
-        summary="Update a source",
-        operation_id="UpdateSource",
-        **write_route(VERSIONED_WRITE_ERRORS),
+    @write_route(
+        "/{source_id:str}/updates", "Update a source", "UpdateSource", VERSIONED_WRITE_ERRORS
     )
     async def update(
         self,
@@ -99,11 +75,8 @@ class SourceController(Controller):
         cmd = data.to_command(source_id)
         return await change.change(handlers.update_source, cmd, data, reads.get_source, _PATH)
 
-    @post(
-        "/{source_id:str}/withdrawal",
-        summary="Withdraw a source",
-        operation_id="WithdrawSource",
-        **write_route(VERSIONED_WRITE_ERRORS),
+    @write_route(
+        "/{source_id:str}/withdrawal", "Withdraw a source", "WithdrawSource", VERSIONED_WRITE_ERRORS
     )
     async def withdraw(
         self,

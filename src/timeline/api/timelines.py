@@ -7,20 +7,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import Body, Parameter
 
 from timeline.api import examples
 from timeline.api.answers import Fill
 from timeline.api.assertion_bodies import AssertionBody
-from timeline.api.auth import require_read
-from timeline.api.caching import cached
-from timeline.api.docs import READ_ERRORS, WRITE_ERRORS, IfNoneMatch, problems
+from timeline.api.docs import READ_ERRORS, WRITE_ERRORS, problems
 from timeline.api.errors import ApiProblem
-from timeline.api.params import Cursor, Limit, parse_time, provide_filters, provide_temporal
+from timeline.api.params import Cursor, Limit, parse_time, provide_filters
+from timeline.api.reading import READS, ReadContext, read_route
+from timeline.api.resources import ResourceController
 from timeline.api.schemas import TimelineBody
-from timeline.api.state import Reader
 from timeline.api.writes import WRITES, Write, now, write_route
 from timeline.commands import handlers
 from timeline.projections import assertions, timelines
@@ -102,17 +101,12 @@ def _window(since: str, until: str | None) -> tuple[datetime, datetime]:
     return start, end
 
 
-class TimelineController(Controller):
+class TimelineController(ResourceController):
     path = "/v1/timelines"
     tags = ("timelines",)
-    guards = (require_read,)
-    dependencies = {  # noqa: RUF012
-        "temporal": Provide(provide_temporal),
-        "filters": Provide(provide_filters),
-        **WRITES,
-    }
+    dependencies = {**READS, "filters": Provide(provide_filters), **WRITES}  # noqa: RUF012
 
-    @post("/", summary="Open a timeline", operation_id="OpenTimeline", **write_route(WRITE_ERRORS))
+    @write_route("/", "Open a timeline", "OpenTimeline", WRITE_ERRORS)
     async def open(
         self,
         new: NamedDependency[Write],
@@ -122,78 +116,49 @@ class TimelineController(Controller):
         cmd = data.to_command()
         return await new.new(handlers.open_timeline, cmd, data, _timeline_page, "/v1/timelines/")
 
-    @get(
-        "/",
-        summary="List timelines",
-        operation_id="ListTimelines",
-        responses={**problems(400), **READ_ERRORS},
-    )
+    @read_route("/", "List timelines", "ListTimelines", {**problems(400), **READ_ERRORS})
     async def list(
-        self,
-        reader: NamedDependency[Reader],
-        cursor: Cursor = None,
-        limit: Limit = 50,
-        if_none_match: IfNoneMatch = None,
+        self, cursor: Cursor = None, limit: Limit = 50, *, store_ctx: NamedDependency[ReadContext]
     ) -> Response[TimelineList]:
         """Every timeline, in slug order, a page at a time."""
-        key = ("timelines", cursor, limit)
-        fill = _timelines(cursor, limit)
-        return await reader.serve(key, STORE, fill, temporal=None, if_none_match=if_none_match)
+        return await store_ctx.serve(("timelines", cursor, limit), STORE, _timelines(cursor, limit))
 
-    @get(
-        "/{slug:str}",
-        summary="Read a timeline at any date",
-        operation_id="GetTimeline",
-        responses=READ_ERRORS,
-    )
+    @read_route("/{slug:str}", "Read a timeline at any date", "GetTimeline")
     async def read(
         self,
-        reader: NamedDependency[Reader],
         slug: Slug,
-        temporal: NamedDependency[Temporal],
         filters: NamedDependency[TimelineFilters],
         cursor: Cursor = None,
         limit: Limit = 50,
-        if_none_match: IfNoneMatch = None,
+        *,
+        ctx: NamedDependency[ReadContext],
     ) -> Response[TimelinePage]:
         """The timeline with its assertions ordered by `occurred_start`, as known at any date."""
-        key = ("timeline", slug, temporal, _filters_key(filters), cursor, limit)
-        fill = _page(slug, temporal, filters, cursor, limit)
-        scope = Scope.of_timeline(slug)
-        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
+        key = ("timeline", slug, _filters_key(filters), cursor, limit)
+        fill = _page(slug, ctx.temporal, filters, cursor, limit)
+        return await ctx.serve(key, Scope.of_timeline(slug), fill)
 
-    @get(
-        "/{slug:str}/changes",
-        summary="What changed in knowledge between two dates",
-        operation_id="GetTimelineChanges",
-        responses=READ_ERRORS,
+    @read_route(
+        "/{slug:str}/changes", "What changed in knowledge between two dates", "GetTimelineChanges"
     )
     async def changes(
         self,
-        reader: NamedDependency[Reader],
         slug: Slug,
         temporal: NamedDependency[Temporal],
         since: Since,
         until: Until = None,
-        if_none_match: IfNoneMatch = None,
+        *,
+        ctx: NamedDependency[ReadContext],
     ) -> Response[ChangesView]:
         """Assertions added, revised (with field diffs), disputed, retracted or left unsupported."""
         start, end = _window(since, until)
         fill = _changes(slug, start, end, temporal)
         if until is None:
             # "until now" is another answer at every instant (the body names it): not kept.
-            async with reader.read() as conn:
-                view, _ = await fill(conn)
-            return cached(view, temporal, if_none_match=if_none_match)
-        key, scope = ("changes", slug, start, end, temporal), Scope.of_timeline(slug)
-        return await reader.serve(key, scope, fill, temporal=temporal, if_none_match=if_none_match)
+            return await ctx.fresh(fill)
+        return await ctx.serve(("changes", slug, start, end), Scope.of_timeline(slug), fill)
 
-    @post(
-        "/{slug:str}/assertions",
-        summary="Record an assertion",
-        operation_id="RecordAssertion",
-        **write_route(WRITE_ERRORS),
-    )
+    @write_route("/{slug:str}/assertions", "Record an assertion", "RecordAssertion", WRITE_ERRORS)
     async def record(
         self,
         slug: Slug,

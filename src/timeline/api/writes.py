@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import msgspec
-from litestar import Request, Response
+from litestar import Request, Response, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -113,9 +113,19 @@ async def created(
     )
 
 
-def write_route(responses: dict[int, ResponseSpec]) -> dict[str, Any]:
-    """What every write route declares: the write guard, its errors, the bearer key."""
-    return {"guards": [require_write], "responses": responses, "security": [{"bearer": []}]}
+def write_route(
+    path: str, summary: str, operation_id: str, responses: dict[int, ResponseSpec]
+) -> post:
+    """What every write route declares: its path, summary and operation id, the write
+    guard, its errors and the bearer key."""
+    return post(
+        path,
+        summary=summary,
+        operation_id=operation_id,
+        guards=[require_write],
+        responses=responses,
+        security=[{"bearer": []}],
+    )
 
 
 @dataclass(frozen=True)
