@@ -29,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from timeline.projections import apply
+from timeline.projections.bulk import collecting_after
 from timeline.store.restore import (
     RestoreConflict,
     StagedEvent,
@@ -143,9 +144,10 @@ async def import_events(
                 if keep_clocks and first == 1:
                     await check_empty(conn)  # again, in the first batch's transaction
                 if project:
-                    recorded = await restore_lines(conn, first, last_of_batch, **options)
-                    if recorded:
-                        await apply(conn, recorded, unseen=True)
+                    with collecting_after():
+                        recorded = await restore_lines(conn, first, last_of_batch, **options)
+                        if recorded:
+                            await apply(conn, recorded, unseen=True)
                     report.written += len(recorded)
                 else:
                     report.written += await restore_lines_quietly(
