@@ -1,11 +1,11 @@
-"""How events change the assertions read model: one batch, in the caller's transaction.
+"""How events change the assertions read model: the row writes of one batch (`plan`).
 
 A batch is a rebuild's thousands of events or an import's. The live revision
 rows of its streams are read (or taken from a rebuild's RowCache; a stream the
 batch opens has none), each stream is advanced once by rows.fold_stream, and the
-row writes that takes are sent set-based (projections/bulk.py: COPY into
-staging, one statement per table). The write path plans the same rows itself
-(write.py) and sends them with its events.
+row writes that takes are returned, for projections.write to send set-based
+(projections/bulk.py: COPY into staging, one statement per table). The write
+path plans the same rows itself (write.py) and sends them with its events.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.events import AssertionEvent
 from timeline.projections.assertions import revisions as revisions_table
-from timeline.projections.bulk import project_changes
 from timeline.projections.history import Step
 from timeline.projections.rows import Changes, LiveRow, fold_stream, held_row, step_of
 from timeline.store.append import StreamRef
@@ -162,14 +161,3 @@ async def plan(
 
 # Streams folded between two turns of the event loop (a few milliseconds of fold).
 _TURN = 50
-
-
-async def apply(
-    conn: AsyncConnection,
-    recorded: Sequence[RecordedEvent],
-    cache: RowCache | None = None,
-    *,
-    unseen: bool = False,
-) -> None:
-    """Change the assertion rows for `recorded` (as `plan`), in the caller's transaction."""
-    await project_changes(conn, await plan(conn, recorded, cache, unseen=unseen))
