@@ -17,6 +17,7 @@ from timeline.commands.writer import Writer
 from timeline.projections import build_schema
 from timeline.projections import rebuild as rebuild_module
 from timeline.projections.assertions import get_assertion
+from timeline.projections.loading import load_streams
 from timeline.projections.rebuild import BUILD_SCHEMA, RebuildIncomplete, rebuild
 from timeline.projections.revising import RowCache
 from timeline.projections.temporal import Temporal
@@ -53,6 +54,10 @@ async def test_a_rebuild_equals_the_incremental_projections(
     assert await snapshot(rebuild_engine) == before
 
 
+class _Died(Exception):
+    """A rebuild's process dying between two batches."""
+
+
 async def test_a_rebuild_resumes_after_a_crash_from_its_last_batch(
     rebuild_engine: AsyncEngine, rebuild_writer: Writer
 ) -> None:
@@ -61,12 +66,19 @@ async def test_a_rebuild_resumes_after_a_crash_from_its_last_batch(
     # a run that died after two batches: the build schema holds them and its cursor
     build = await build_schema.prepare(rebuild_engine)
     assert build.stream is not None
-    stream, cache = build.stream, RowCache()
-    for _ in range(2):
-        async with rebuild_engine.begin() as conn:
-            stream, _n, _last = await rebuild_module._load_batch(
-                conn, build.feed[0], stream, 4, cache
+    committed: list[int] = []
+
+    def added(n: int, _last: int) -> None:
+        committed.append(n)
+        if len(committed) == 2:
+            raise _Died
+
+    async with rebuild_engine.connect() as reader:
+        with pytest.raises(_Died):
+            await load_streams(
+                rebuild_engine, reader, build.feed[0], build.stream, 4, RowCache(), added
             )
+    assert committed == [4, 4]
 
     result = await rebuild(rebuild_engine, batch_size=4)
 

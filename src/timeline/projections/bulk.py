@@ -2,7 +2,7 @@
 
 Two callers: a dataset release writes new events and their rows (`write_batch`),
 and every bulk path that moved events into the log first — a rebuild's batch, an
-NDJSON import's — writes only their rows (`project_changes`, which revising.apply
+NDJSON import's — writes only their rows (`project_changes`, which projections.write
 calls). Both make their staging records with `projection_records`.
 
 The rows are the write path's own (`write.plan_rows`: the same folds and row
@@ -15,7 +15,10 @@ repeating its state and view.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+import operator
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -45,6 +48,29 @@ DatasetRowHash = tuple[str, str, str, bytes]
 
 _REVISION_ALL = (*REVISION_COLUMNS, *STATE_COLUMNS)
 _NO_STATE = (None,) * len(STATE_COLUMNS)
+# A row's values in its staging columns, picked in C (a generator of lookups cost more).
+_revision_record = operator.itemgetter(*_REVISION_ALL)
+_state_record = operator.itemgetter(*STATE_COLUMNS)
+_cut_record = operator.itemgetter(*CUT_COLUMNS)
+
+
+@contextmanager
+def collecting_after() -> Iterator[None]:
+    """Python's cyclic garbage collector held off for the block (one batch of a bulk path).
+
+    A batch makes tens of thousands of objects that live until its COPY, so each pass
+    of the collector rescans them, and the process's whole heap, again and again: that
+    was about half the CPU of a rebuild. Nothing of a batch is cyclic garbage worth
+    catching early; the first collection after the block catches whatever is. A block
+    inside another leaves the collector to the outer one.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def projection_records(changes: Changes) -> tuple[list[Record], list[Record], list[Record]]:
@@ -60,7 +86,7 @@ def projection_records(changes: Changes) -> tuple[list[Record], list[Record], li
     for row in changes.inserts:
         if row["position"] >= PENDING:
             row = {**row, "event_data": None}
-        revisions.append(tuple(row[c] for c in _REVISION_ALL))
+        revisions.append(_revision_record(row))
         if row["recorded_to"] is None and row["known_to"] is None:
             shared[id(row["state"])] = row["version"]
     assertions: list[Record] = []
@@ -69,8 +95,8 @@ def projection_records(changes: Changes) -> tuple[list[Record], list[Record], li
         if version is not None:
             assertions.append((row["assertion_id"], version, *_NO_STATE))
         else:
-            assertions.append((row["assertion_id"], None, *(row[c] for c in STATE_COLUMNS)))
-    cuts: list[Record] = [tuple(u[c] for c in CUT_COLUMNS) for u in changes.updates]
+            assertions.append((row["assertion_id"], None, *_state_record(row)))
+    cuts: list[Record] = [_cut_record(u) for u in changes.updates]
     return revisions, assertions, cuts
 
 
@@ -147,30 +173,37 @@ async def project_changes(conn: AsyncConnection, changes: Changes) -> None:
     await bulk_project(conn, batch, schema=schema_of(conn))
 
 
-async def project_folded(conn: AsyncConnection, recorded: Sequence[RecordedEvent]) -> None:
-    """The rows of the timeline and source streams among `recorded`, each stream folded
-    once from the log up to its last version here, written by one upsert per table.
-
-    A row never goes back: one whose version is already as high stays (a rebuild's feed
-    can bring a version it read from the log before).
-    """
+async def fold_folded(
+    conn: AsyncConnection, recorded: Sequence[RecordedEvent]
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows (per stream type) of the timeline and source streams among `recorded`,
+    each stream folded once from the log up to its last version here."""
     last: dict[StreamRef, RecordedEvent] = {}
     for r in recorded:
         stream = StreamRef(r.stream_type, r.stream_id)
         if r.stream_type in FOLDED and (stream not in last or r.version > last[stream].version):
             last[stream] = r
-    if not last:
-        return
-    logged = await read_streams(conn, last)
     rows: dict[str, list[dict[str, Any]]] = {t: [] for t in FOLDED}
+    if not last:
+        return rows
+    logged = await read_streams(conn, last)
     for stream, r in last.items():
         fold, row_of = FOLDED[stream.type]
         state = fold(e.event for e in logged[stream] if e.version <= r.version)
         if state is not None:
             row = row_of(state, recorded_at=r.recorded_at, last_position=r.position)
             rows[stream.type].append(row)
+    return rows
+
+
+async def upsert_folded(conn: AsyncConnection, rows: Mapping[str, list[dict[str, Any]]]) -> None:
+    """`fold_folded`'s rows, by one upsert per table.
+
+    A row never goes back: one whose version is already as high stays (a rebuild's feed
+    can bring a version it read from the log before).
+    """
     for stream_type, table in (("timeline", timelines), ("source", sources)):
-        if rows[stream_type]:
+        if rows.get(stream_type):
             upsert = insert(table).values(rows[stream_type])
             key = table.primary_key.columns.values()[0]
             await conn.execute(

@@ -6,7 +6,8 @@
    event written by a transaction older than H is committed, and no new one can
    appear. Those events are loaded stream by stream (ordered by stream, then
    version), so each stream is folded once and its rows are written once,
-   set-based (`projections.apply`: COPY, and one statement per table).
+   set-based (`projections.plan` and `write`: COPY, and one statement per table),
+   the next batch read and folded while one is written (loading.py).
 2. The events of transactions from H on are applied in feed order — by
    (writing transaction, position), up to the moving horizon — with the same
    `apply`. (A stream met in step 1 with a version missing,
@@ -44,15 +45,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from timeline.projections import apply
 from timeline.projections.build_schema import (
     BUILD_SCHEMA,
-    LOADING,
     OLD_SCHEMA,
     TABLES,
     Feed,
-    StreamKey,
     prepare,
     translated,
 )
+from timeline.projections.bulk import collecting_after
 from timeline.projections.indexes import create_indexes
+from timeline.projections.loading import count, load_streams
 from timeline.projections.revising import RowCache
 from timeline.projections.schema import SCHEMA
 from timeline.store.feed import HORIZON
@@ -74,47 +75,6 @@ class RebuildResult(msgspec.Struct, frozen=True, kw_only=True):
 
 class RebuildIncomplete(RuntimeError):
     """The rebuilt tables do not hold every event of the log; nothing was swapped in."""
-
-
-_STREAM_BATCH = text(
-    f"SELECT {COLUMNS} FROM events "
-    "WHERE tx_id < CAST(CAST(:horizon AS text) AS xid8) "
-    "AND (stream_type, stream_id, version) > (:stream_type, :stream_id, :version) "
-    "ORDER BY stream_type, stream_id, version LIMIT :limit"
-)
-
-
-async def _load_batch(
-    conn: AsyncConnection, horizon: int, after: StreamKey, limit: int, cache: RowCache
-) -> tuple[StreamKey, int, int]:
-    """Apply the next events older than `horizon` in stream order: (cursor, applied, last pos)."""
-    params = {"stream_type": after[0], "stream_id": after[1], "version": after[2]}
-    rows = (
-        await conn.execute(_STREAM_BATCH, {"horizon": str(horizon), "limit": limit, **params})
-    ).all()
-    if not rows:
-        return after, 0, 0
-    recorded = [row_to_recorded(row) for row in rows]
-    # each event is met here for the first time (the feed, later, may meet some again)
-    await apply(await translated(conn), recorded, cache=cache, unseen=True)
-    last = recorded[-1]
-    cursor = (last.stream_type, last.stream_id, last.version)
-    await conn.execute(
-        text(f"UPDATE {LOADING} SET stream_type = :t, stream_id = :i, version = :v"),
-        {"t": cursor[0], "i": cursor[1], "v": cursor[2]},
-    )
-    await _count(conn, len(recorded))
-    return cursor, len(recorded), max(r.position for r in recorded)
-
-
-async def _count(conn: AsyncConnection, n: int) -> None:
-    await conn.execute(
-        text(
-            f"UPDATE {BUILD_SCHEMA}.build SET events = events + :n, updated_at = now() "
-            "WHERE name = 'rebuild'"
-        ),
-        {"n": n},
-    )
 
 
 def _batch_sql(horizon: bool) -> Any:
@@ -152,7 +112,7 @@ async def _apply_batch(
         ),
         {"tx": cursor[0], "pos": cursor[1]},
     )
-    await _count(conn, len(recorded))
+    await count(conn, len(recorded))
     return cursor, len(recorded), max(r.position for r in recorded)
 
 
@@ -165,7 +125,7 @@ async def rebuild(
         await lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK})
         await lock.commit()
         try:
-            return await _rebuild_locked(engine, batch_size, progress, started)
+            return await _rebuild_locked(engine, lock, batch_size, progress, started)
         finally:
             await lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK})
             await lock.commit()
@@ -186,25 +146,25 @@ class _Run:
 
 
 async def _rebuild_locked(
-    engine: AsyncEngine, batch_size: int, progress: Progress_ | None, started: float
+    engine: AsyncEngine,
+    lock: AsyncConnection,
+    batch_size: int,
+    progress: Progress_ | None,
+    started: float,
 ) -> RebuildResult:
     build = await prepare(engine)
     async with engine.connect() as conn:
         total = int(await conn.scalar(text("SELECT count(*) FROM events")) or 0)
     run = _Run(build.done, total, progress)
     cache = RowCache()
-    stream = build.stream
-    while stream is not None:
-        async with engine.begin() as conn:
-            stream, n, last = await _load_batch(conn, build.feed[0], stream, batch_size, cache)
-            run.add(n, last)
-            if n < batch_size:
-                await conn.execute(text(f"DROP TABLE {LOADING}"))
-                stream = None
+    if build.stream is not None:
+        # the lock's connection, idle otherwise, reads and folds step 1's batches
+        await load_streams(engine, lock, build.feed[0], build.stream, batch_size, cache, run.add)
     cursor, n = build.feed, batch_size
     while n == batch_size:  # a short batch reached the horizon
         async with engine.begin() as conn:
-            cursor, n, last = await _apply_batch(conn, cursor, n, horizon=True, cache=cache)
+            with collecting_after():
+                cursor, n, last = await _apply_batch(conn, cursor, n, horizon=True, cache=cache)
         run.add(n, last)
     await create_indexes(engine, BUILD_SCHEMA)
     async with engine.begin() as conn:
@@ -215,7 +175,8 @@ async def _rebuild_locked(
         await conn.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
         n = batch_size
         while n == batch_size:  # a short batch reached the end of the log
-            cursor, n, last = await _apply_batch(conn, cursor, n, horizon=False, cache=cache)
+            with collecting_after():
+                cursor, n, last = await _apply_batch(conn, cursor, n, horizon=False, cache=cache)
             run.add(n, last)
         await _check_complete(conn)
         await conn.execute(

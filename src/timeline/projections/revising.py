@@ -1,17 +1,18 @@
-"""How events change the assertions read model: one batch, in the caller's transaction.
+"""How events change the assertions read model: the row writes of one batch (`plan`).
 
 A batch is a rebuild's thousands of events or an import's. The live revision
 rows of its streams are read (or taken from a rebuild's RowCache; a stream the
 batch opens has none), each stream is advanced once by rows.fold_stream, and the
-row writes that takes are sent set-based (projections/bulk.py: COPY into
-staging, one statement per table). The write path plans the same rows itself
-(write.py) and sends them with its events.
+row writes that takes are returned, for projections.write to send set-based
+(projections/bulk.py: COPY into staging, one statement per table). The write
+path plans the same rows itself (write.py) and sends them with its events.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import cast
 
 from sqlalchemy import Text, any_, bindparam, select
@@ -21,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from timeline.domain.events import AssertionEvent
 from timeline.projections.assertions import revisions as revisions_table
-from timeline.projections.bulk import project_changes
 from timeline.projections.history import Step
 from timeline.projections.rows import Changes, LiveRow, fold_stream, held_row, step_of
 from timeline.store.append import StreamRef
@@ -111,18 +111,23 @@ class RowCache:
             self._rows.popitem(last=False)
 
 
-async def apply(
+async def plan(
     conn: AsyncConnection,
     recorded: Sequence[RecordedEvent],
     cache: RowCache | None = None,
     *,
     unseen: bool = False,
-) -> None:
-    """Change the assertion rows for `recorded`, assertion events only, in position order.
+    settled: Callable[[], Awaitable[None]] | None = None,
+) -> Changes:
+    """The row writes `recorded` (assertion events only, in position order) take.
 
-    A rebuild passes its `cache` of the rows it wrote, so it does not read them back.
+    A rebuild passes its `cache` of the rows it planned, so it does not read them back.
     `unseen`: no event of `recorded` was applied before (an import's, a rebuild's first
-    pass), so a stream the batch opens at version 1 has no rows to read.
+    pass), so a stream the batch opens at version 1 has no rows to read. `settled` is
+    awaited before live rows are read from the tables: a rebuild's write of the batch
+    before, still in flight while this one is planned, must have committed.
+    The fold gives the event loop a turn every few streams, so that such a write
+    goes on meanwhile.
     """
     streams: dict[str, list[RecordedEvent]] = defaultdict(list)
     for r in recorded:
@@ -133,10 +138,14 @@ async def apply(
         for i, new in streams.items()
         if i not in cached and not (unseen and min(r.version for r in new) == 1)
     ]
+    if unread and settled is not None:
+        await settled()
     live = await _load_live(conn, unread)
     live.update(cached)
     changes = Changes()
-    for assertion_id, new in streams.items():
+    for n, (assertion_id, new) in enumerate(streams.items(), 1):
+        if n % _TURN == 0:
+            await asyncio.sleep(0)
         rows = live[assertion_id]
         have = max(rows, default=0)
         ordered = sorted(new, key=lambda r: r.version)
@@ -147,4 +156,8 @@ async def apply(
             steps = [*await _missing_steps(conn, assertion_id, have, steps[0].version), *steps]
         if fold_stream(assertion_id, rows, steps, changes) is not None and cache is not None:
             cache.keep(assertion_id, rows)
-    await project_changes(conn, changes)
+    return changes
+
+
+# Streams folded between two turns of the event loop (a few milliseconds of fold).
+_TURN = 50

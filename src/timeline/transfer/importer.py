@@ -20,6 +20,7 @@ Committing per batch, staging included, keeps the feed's horizon moving.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -29,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from timeline.projections import apply
+from timeline.projections.bulk import collecting_after
 from timeline.store.restore import (
     RestoreConflict,
     StagedEvent,
@@ -45,6 +47,8 @@ from timeline.transfer.ndjson import BadLine, parse_line
 from timeline.transfer.progress import Progress, no_progress
 
 DEFAULT_BATCH = 5000
+# Lines parsed between two turns of the event loop while a chunk is staged.
+_TURN = 500
 
 
 class ImportReport(msgspec.Struct, kw_only=True):
@@ -75,27 +79,48 @@ async def _stage_file(
     size: int | None,
     keep_clocks: bool,
 ) -> tuple[int, int]:
-    """Parse, check and stage every line; (events staged, last line number)."""
+    """Parse, check and stage every line; (events staged, last line number).
+
+    A chunk is COPY'd and committed while the next is parsed (the parse gives the
+    event loop a turn every few hundred lines), so the database's work and Python's
+    overlap; one chunk at most is in flight.
+    """
     now: datetime = await conn.scalar(text("SELECT clock_timestamp()"))
     chunk: list[StagedEvent] = []
     staged = last = 0
     previous: datetime | None = None
-    for number, raw, read in _lines(stream):
-        event = parse_line(raw, number, now)
-        if keep_clocks:
-            # Kept clocks must read as a log: positions follow file order, so
-            # recorded_at must too, or a past answer would change.
-            if previous is not None and event.recorded_at < previous:
-                raise BadLine(number, "recorded_at: earlier than the line before's")
-            previous = event.recorded_at
-        chunk.append(event)
-        last = number
-        if len(chunk) >= batch:
-            await stage(conn, chunk)
-            await conn.commit()  # staging writes hold a transaction id: let the feed move
-            staged += len(chunk)
-            chunk.clear()
-            progress("checking", read, size)
+    writing: asyncio.Task[None] | None = None
+
+    async def flush(rows: list[StagedEvent]) -> None:
+        await stage(conn, rows)
+        await conn.commit()  # staging writes hold a transaction id: let the feed move
+
+    try:
+        for number, raw, read in _lines(stream):
+            event = parse_line(raw, number, now)
+            if keep_clocks:
+                # Kept clocks must read as a log: positions follow file order, so
+                # recorded_at must too, or a past answer would change.
+                if previous is not None and event.recorded_at < previous:
+                    raise BadLine(number, "recorded_at: earlier than the line before's")
+                previous = event.recorded_at
+            chunk.append(event)
+            last = number
+            if len(chunk) >= batch:
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(flush(chunk))
+                staged += len(chunk)
+                chunk = []
+                progress("checking", read, size)
+            elif number % _TURN == 0:
+                await asyncio.sleep(0)  # the chunk in flight goes on
+        if writing is not None:
+            await writing
+    finally:
+        # a bad line: the chunk in flight ends before the caller rolls back
+        if writing is not None and not writing.done():
+            await asyncio.wait([writing])
     await stage(conn, chunk)
     staged += len(chunk)
     await index_staging(conn)
@@ -143,9 +168,10 @@ async def import_events(
                 if keep_clocks and first == 1:
                     await check_empty(conn)  # again, in the first batch's transaction
                 if project:
-                    recorded = await restore_lines(conn, first, last_of_batch, **options)
-                    if recorded:
-                        await apply(conn, recorded, unseen=True)
+                    with collecting_after():
+                        recorded = await restore_lines(conn, first, last_of_batch, **options)
+                        if recorded:
+                            await apply(conn, recorded, unseen=True)
                     report.written += len(recorded)
                 else:
                     report.written += await restore_lines_quietly(
